@@ -1,0 +1,352 @@
+"""The raw tables: their real formats, validation, and quarantine accounting.
+
+Policy (README, "Bad input"): a problem with a whole file (missing, not UTF-8, wrong number of
+columns throughout, a header where none belongs, no rows) fails fast with the file, line and
+problem. A problem with one row or one image quarantines it under a named reason; every input row
+is either kept or counted (``rows_in == rows_kept + rows_quarantined``).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+QUERY_ID = re.compile(r"^(?P<image>[^#\s]+\.(?:jpg|jpeg|png))#(?P<n>\d+)$", re.IGNORECASE)
+
+
+class DataError(ValueError):
+    """A whole input file is unusable; the message names the file, the line and the problem."""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one raw table is stored on disk."""
+
+    file: str
+    columns: tuple[str, ...]
+    delimiter: str
+    header: tuple[str, ...] | None  # the header line expected in the file, None if headerless
+
+
+TRAIN_PAIRS = TableSpec("train_dataset.csv", ("image", "query_id", "query_text"), ",",
+                        ("image", "query_id", "query_text"))
+EXPERT = TableSpec("ExpertAnnotations.tsv", ("image", "query_id", "expert_1", "expert_2", "expert_3"),
+                   "\t", None)
+CROWD = TableSpec("CrowdAnnotations.tsv", ("image", "query_id", "share_yes", "n_yes", "n_no"), "\t", None)
+TEST_QUERIES = TableSpec("test_queries.csv", ("row", "query_id", "query_text", "image"), "|",
+                         ("", "query_id", "query_text", "image"))
+TEST_IMAGES = TableSpec("test_images.csv", ("image",), ",", ("image",))
+TABLES = (TRAIN_PAIRS, EXPERT, CROWD, TEST_QUERIES, TEST_IMAGES)
+
+
+@dataclass
+class Quarantine:
+    """Rows and images kept out, each with a named reason; the accounting behind data_quality.json."""
+
+    rows: list[dict] = field(default_factory=list)
+    rows_in: Counter = field(default_factory=Counter)
+
+    def add(self, table: str, line: int | None, reason: str, detail: str = "") -> None:
+        self.rows.append({"table": table, "line": line, "reason": reason, "detail": detail})
+
+    def count(self, table: str) -> Counter:
+        return Counter(row["reason"] for row in self.rows if row["table"] == table)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["table", "line", "reason", "detail"])
+
+    def report(self, kept: dict[str, int]) -> dict:
+        """Per table: rows in, kept, quarantined per reason. Raises if a row went missing."""
+        report = {}
+        for table, n_kept in kept.items():
+            reasons = dict(sorted(self.count(table).items()))
+            n_in = self.rows_in[table]
+            if n_in != n_kept + sum(reasons.values()):
+                raise AssertionError(
+                    f"{table}: {n_in} rows in but {n_kept} kept + {sum(reasons.values())} quarantined"
+                )
+            report[table] = {"rows_in": n_in, "rows_kept": n_kept,
+                             "rows_quarantined": sum(reasons.values()), "reasons": reasons}
+        return report
+
+
+def read_table(path: Path, spec: TableSpec, quarantine: Quarantine) -> pd.DataFrame:
+    """Parse one raw table with its real format; rows with a wrong field count are quarantined.
+
+    Returns string columns plus ``line`` (1-based line number in the file) for later messages.
+    """
+    name = spec.file
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file is missing") from None
+    try:
+        text = raw.decode("utf-8-sig")  # tolerate a BOM
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: bytes that are not UTF-8 ({err.reason})") from None
+    lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter))
+    numbered = [(number, row) for number, row in enumerate(lines, start=1) if any(c.strip() for c in row)]
+    if spec.header is not None:
+        if not numbered or tuple(c.strip() for c in numbered[0][1]) != spec.header:
+            got = numbered[0][1] if numbered else "nothing"
+            raise DataError(f"{path}:1: expected header {list(spec.header)}, got {got}")
+        numbered = numbered[1:]
+    elif numbered and _looks_like_header(numbered[0][1], spec):
+        raise DataError(f"{path}:1: this file has no header, but line 1 looks like one: {numbered[0][1]}")
+    if not numbered:
+        raise DataError(f"{path}: no data rows")
+    width = len(spec.columns)
+    good = [(n, row) for n, row in numbered if len(row) == width]
+    if not good:
+        n, row = numbered[0]
+        raise DataError(
+            f"{path}:{n}: expected {width} fields separated by {spec.delimiter!r}, got {len(row)} "
+            f"(wrong separator or columns?)"
+        )
+    quarantine.rows_in[name] += len(numbered)
+    for n, row in numbered:
+        if len(row) != width:
+            quarantine.add(name, n, "wrong_field_count", f"{len(row)} fields, expected {width}")
+    frame = pd.DataFrame([row for _, row in good], columns=list(spec.columns), dtype="string")
+    frame.insert(0, "line", [n for n, _ in good])
+    return frame
+
+
+def _looks_like_header(row: list[str], spec: TableSpec) -> bool:
+    lowered = {cell.strip().lower() for cell in row}
+    return "image" in lowered or "query_id" in lowered
+
+
+def drop_rows(frame: pd.DataFrame, bad: pd.Series, table: str, reason: str,
+              quarantine: Quarantine, detail: pd.Series | str = "") -> pd.DataFrame:
+    """Quarantine the rows where ``bad`` is True under ``reason``; return the rest."""
+    bad = bad.fillna(True).astype(bool)
+    details = detail if isinstance(detail, pd.Series) else pd.Series(detail, index=frame.index)
+    for line, text in zip(frame.loc[bad, "line"], details[bad].astype(str)):
+        quarantine.add(table, int(line), reason, text)
+    return frame.loc[~bad]
+
+
+def split_query_ids(frame: pd.DataFrame, table: str, quarantine: Quarantine) -> pd.DataFrame:
+    """Quarantine malformed ``query_id`` values; add ``query_image`` (the caption's own image)."""
+    parsed = frame["query_id"].str.strip().str.extract(QUERY_ID)
+    frame = frame.assign(query_id=frame["query_id"].str.strip(), query_image=parsed["image"])
+    return drop_rows(frame, parsed["image"].isna(), table, "bad_query_id", quarantine,
+                     frame["query_id"].astype(str))
+
+
+def numeric(frame: pd.DataFrame, column: str, table: str, quarantine: Quarantine) -> pd.DataFrame:
+    values = pd.to_numeric(frame[column].str.strip(), errors="coerce")
+    frame = frame.assign(**{column: values})
+    return drop_rows(frame, values.isna(), table, f"non_numeric_{column}", quarantine)
+
+
+def drop_duplicates(frame: pd.DataFrame, key: list[str], values: list[str], table: str,
+                    quarantine: Quarantine) -> pd.DataFrame:
+    """Exact repeats keep their first row; repeats that disagree on ``values`` are all quarantined."""
+    repeated = frame.duplicated(key + values, keep="first")
+    frame = drop_rows(frame, repeated, table, "duplicate_row", quarantine)
+    conflicting = frame.duplicated(key, keep=False)
+    return drop_rows(frame, conflicting, table, "conflicting_duplicate", quarantine,
+                     frame[key].astype(str).agg("/".join, axis=1))
+
+
+def drop_missing_images(frame: pd.DataFrame, column: str, valid: set[str], table: str,
+                        quarantine: Quarantine) -> pd.DataFrame:
+    return drop_rows(frame, ~frame[column].isin(valid), table, f"unknown_{column}", quarantine,
+                     frame[column].astype(str))
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    ok: bool
+    reason: str = ""
+    width: int = 0
+    height: int = 0
+    sha256: str = ""
+
+
+def check_image(path: Path, min_side: int, max_pixels: int) -> ImageCheck:
+    """Decode an image fully; name the reason when it cannot be used."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return ImageCheck(False, "missing_file")
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    return ImageCheck(False, "too_many_pixels", width, height, digest)
+                image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return ImageCheck(False, "too_many_pixels", sha256=digest)
+    except Exception:  # PIL raises many types for broken files; all mean "cannot decode"
+        return ImageCheck(False, "undecodable", sha256=digest)
+    if min(width, height) < min_side:
+        return ImageCheck(False, "too_small", width, height, digest)
+    return ImageCheck(True, "", width, height, digest)
+
+
+def inspect_images(root: Path, split: str, names: list[str], min_side: int, max_pixels: int,
+                   quarantine: Quarantine, progress: bool = True) -> pd.DataFrame:
+    """One row per usable image; unusable ones are quarantined under table ``images``."""
+    from tqdm import tqdm
+
+    folder = root / f"{split}_images"
+    rows = []
+    quarantine.rows_in["images"] += len(names)
+    for name in tqdm(names, desc=f"check {split} images", unit="img", disable=not progress):
+        path = folder / name
+        result = check_image(path, min_side, max_pixels)
+        if result.ok:
+            rows.append({"image": name, "split": split, "path": str(path), "sha256": result.sha256,
+                         "width": result.width, "height": result.height})
+        else:
+            quarantine.add("images", None, result.reason, f"{split}_images/{name}")
+    return pd.DataFrame(rows, columns=["image", "split", "path", "sha256", "width", "height"])
+
+
+@dataclass
+class CleanData:
+    """The validated tables that the rest of the pipeline reads."""
+
+    images: pd.DataFrame
+    captions: pd.DataFrame
+    train_pairs: pd.DataFrame
+    expert: pd.DataFrame
+    crowd: pd.DataFrame
+    test_queries: pd.DataFrame
+    quarantine: Quarantine
+    test_listing_rows: int
+
+    def quality_report(self) -> dict:
+        kept = {
+            TRAIN_PAIRS.file: len(self.train_pairs), EXPERT.file: len(self.expert),
+            CROWD.file: len(self.crowd), TEST_QUERIES.file: len(self.test_queries),
+            TEST_IMAGES.file: self.test_listing_rows,
+            "images": len(self.images),
+        }
+        return self.quarantine.report(kept)
+
+
+def validate_dataset(root: str | Path, min_side: int, max_pixels: int, progress: bool = True) -> CleanData:
+    """Read the four tables and both image folders from ``root``; validate everything."""
+    root = Path(root)
+    q = Quarantine()
+    tables = {spec.file: read_table(root / spec.file, spec, q) for spec in TABLES}
+
+    train_names = sorted(p.name for p in (root / "train_images").glob("*") if p.is_file())
+    test_listed = tables[TEST_IMAGES.file]
+    test_listed = test_listed.assign(image=test_listed["image"].str.strip())
+    test_listed = drop_rows(test_listed, test_listed.duplicated("image"), TEST_IMAGES.file,
+                            "duplicate_row", q)
+    test_listed = drop_rows(test_listed, ~test_listed["image"].map(lambda n: (root / "test_images" / n).is_file()),
+                            TEST_IMAGES.file, "missing_file", q, test_listed["image"])
+    images = pd.concat([
+        inspect_images(root, "train", train_names, min_side, max_pixels, q, progress),
+        inspect_images(root, "test", list(test_listed["image"]), min_side, max_pixels, q, progress),
+    ], ignore_index=True)
+    train_ok = set(images.loc[images["split"] == "train", "image"])
+    test_ok = set(images.loc[images["split"] == "test", "image"])
+    # a test image listed but unusable was quarantined under "images"; the listing row is kept.
+
+    pairs = _clean_train_pairs(tables[TRAIN_PAIRS.file], train_ok, q)
+    expert = _clean_expert(tables[EXPERT.file], train_ok, q)
+    crowd = _clean_crowd(tables[CROWD.file], train_ok, q)
+    queries = _clean_test_queries(tables[TEST_QUERIES.file], test_ok, q)
+
+    train_captions = pairs[["query_id", "query_text", "query_image"]].drop_duplicates("query_id")
+    captions = pd.concat([
+        train_captions.assign(split="train"),
+        queries[["query_id", "query_text"]].assign(query_image=queries["image"], split="test"),
+    ], ignore_index=True)
+    return CleanData(
+        images=images,
+        captions=captions.reset_index(drop=True),
+        train_pairs=pairs[["image", "query_id", "query_image"]].reset_index(drop=True),
+        expert=expert.drop(columns="line").reset_index(drop=True),
+        crowd=crowd.drop(columns="line").reset_index(drop=True),
+        test_queries=queries[["query_id", "query_text", "image"]].reset_index(drop=True),
+        quarantine=q,
+        test_listing_rows=len(test_listed),
+    )
+
+
+def _strip_text(frame: pd.DataFrame, table: str, q: Quarantine) -> pd.DataFrame:
+    text = frame["query_text"].str.strip()
+    frame = frame.assign(query_text=text)
+    return drop_rows(frame, text.isna() | (text == "") | text.str.lower().isin(["nan", "none", "null"]),
+                     table, "empty_caption", q)
+
+
+def _clean_train_pairs(frame: pd.DataFrame, train_ok: set[str], q: Quarantine) -> pd.DataFrame:
+    table = TRAIN_PAIRS.file
+    frame = frame.assign(image=frame["image"].str.strip())
+    frame = split_query_ids(frame, table, q)
+    frame = _strip_text(frame, table, q)
+    frame = drop_duplicates(frame, ["image", "query_id"], ["query_text"], table, q)
+    texts_per_id = frame.groupby("query_id")["query_text"].transform("nunique")
+    frame = drop_rows(frame, texts_per_id > 1, table, "conflicting_caption_text", q, frame["query_id"])
+    frame = drop_missing_images(frame, "image", train_ok, table, q)
+    return drop_missing_images(frame, "query_image", train_ok, table, q)
+
+
+def _clean_expert(frame: pd.DataFrame, train_ok: set[str], q: Quarantine) -> pd.DataFrame:
+    table = EXPERT.file
+    frame = frame.assign(image=frame["image"].str.strip())
+    frame = split_query_ids(frame, table, q)
+    scores = ["expert_1", "expert_2", "expert_3"]
+    for column in scores:
+        frame = numeric(frame, column, table, q)
+    values = frame[scores].to_numpy(dtype=float)
+    out_of_range = pd.Series(((values < 1) | (values > 4) | (values != np.round(values))).any(axis=1),
+                             index=frame.index)
+    frame = drop_rows(frame, out_of_range, table, "expert_score_out_of_range", q,
+                      frame[scores].astype(str).agg(",".join, axis=1))
+    frame = frame.astype({c: "int64" for c in scores})
+    frame = drop_duplicates(frame, ["image", "query_id"], scores, table, q)
+    return drop_missing_images(frame, "image", train_ok, table, q)
+
+
+def _clean_crowd(frame: pd.DataFrame, train_ok: set[str], q: Quarantine) -> pd.DataFrame:
+    table = CROWD.file
+    frame = frame.assign(image=frame["image"].str.strip())
+    frame = split_query_ids(frame, table, q)
+    for column in ["share_yes", "n_yes", "n_no"]:
+        frame = numeric(frame, column, table, q)
+    share, yes, no = frame["share_yes"], frame["n_yes"], frame["n_no"]
+    frame = drop_rows(frame, (share < 0) | (share > 1), table, "crowd_share_out_of_range", q, share.astype(str))
+    share, yes, no = frame["share_yes"], frame["n_yes"], frame["n_no"]
+    bad_counts = (yes < 0) | (no < 0) | (yes != yes.round()) | (no != no.round()) | (yes + no == 0)
+    frame = drop_rows(frame, bad_counts, table, "bad_vote_counts", q)
+    share, yes, no = frame["share_yes"], frame["n_yes"], frame["n_no"]
+    inconsistent = (share - yes / (yes + no)).abs() > 0.01
+    frame = drop_rows(frame, inconsistent, table, "crowd_share_inconsistent_with_counts", q,
+                      share.astype(str) + " vs " + yes.astype(str) + "/" + (yes + no).astype(str))
+    frame = frame.astype({"n_yes": "int64", "n_no": "int64", "share_yes": "float64"})
+    frame = drop_duplicates(frame, ["image", "query_id"], ["share_yes", "n_yes", "n_no"], table, q)
+    return drop_missing_images(frame, "image", train_ok, table, q)
+
+
+def _clean_test_queries(frame: pd.DataFrame, test_ok: set[str], q: Quarantine) -> pd.DataFrame:
+    table = TEST_QUERIES.file
+    frame = frame.assign(image=frame["image"].str.strip())
+    frame = split_query_ids(frame, table, q)
+    frame = _strip_text(frame, table, q)
+    frame = drop_rows(frame, frame["query_image"] != frame["image"], table, "query_id_image_mismatch", q,
+                      frame["query_id"])
+    frame = drop_duplicates(frame, ["query_id"], ["query_text"], table, q)
+    return drop_missing_images(frame, "image", test_ok, table, q)

@@ -1,0 +1,125 @@
+"""Honest evaluation: grouped cross-validation over training images, and the test ranking.
+
+Cross-validation folds are groups of images. A fold's model trains only on pairs that touch
+none of its held-out images (neither the paired image nor the caption's own image) and predicts
+every pair whose image is held out, so each pair gets exactly one out-of-fold prediction. The
+ranking part mirrors the test: each held-out image's own captions rank the held-out images.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from imagesearch.metrics import (kendall_tau, ranking_report, ranks_of_gold, regression_report,
+                                 safe_roc_auc)
+from imagesearch.model import ModelConfig, RelevanceModel
+from imagesearch.vectors import VectorSet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CrossValidation:
+    oof: pd.DataFrame          # the pairs with a ``predicted`` column and their ``fold``
+    ranks: np.ndarray          # gold ranks of held-out captions among held-out images
+    metrics: dict
+
+
+def image_folds(images: list[str], folds: int, seed: int) -> dict[str, int]:
+    """Assign each image to one of ``folds`` groups, shuffled by ``seed``, sizes within one."""
+    order = np.random.default_rng(seed).permutation(sorted(images))
+    return {name: index % folds for index, name in enumerate(order)}
+
+
+def cross_validate(pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
+                   config: ModelConfig, folds: int, match_threshold: float) -> CrossValidation:
+    fold_of = image_folds(sorted(set(pairs["image"]) | set(pairs["query_image"])), folds, config.seed)
+    image_fold = pairs["image"].map(fold_of).to_numpy()
+    own_fold = pairs["query_image"].map(fold_of).to_numpy()
+    predicted = np.full(len(pairs), np.nan, dtype=np.float32)
+    all_ranks = []
+    for fold in tqdm(range(folds), desc="cross-validation", unit="fold"):
+        train_rows = (image_fold != fold) & (own_fold != fold)
+        held_rows = image_fold == fold
+        model = RelevanceModel(config).fit(pairs.loc[train_rows], image_set, text_set)
+        held = pairs.loc[held_rows]
+        predicted[held_rows] = model.score(image_set.take(list(held["image"])),
+                                           text_set.take(list(held["query_id"])))
+        all_ranks.append(_held_out_ranks(model, pairs, fold_of, fold, image_set, text_set))
+    oof = pairs.assign(fold=image_fold, predicted=predicted)
+    ranks = np.concatenate(all_ranks)
+    return CrossValidation(oof, ranks, oof_metrics(oof, match_threshold, ranks))
+
+
+def _held_out_ranks(model: RelevanceModel, pairs: pd.DataFrame, fold_of: dict[str, int], fold: int,
+                    image_set: VectorSet, text_set: VectorSet) -> np.ndarray:
+    held_images = sorted(name for name, f in fold_of.items() if f == fold)
+    captions = pairs.drop_duplicates("query_id")
+    captions = captions.loc[captions["query_image"].map(fold_of) == fold]
+    if captions.empty:
+        return np.array([], dtype=int)
+    scores = model.score_grid(model.image_side(image_set.take(held_images)),
+                              text_set.take(list(captions["query_id"])))
+    column = {name: i for i, name in enumerate(held_images)}
+    return ranks_of_gold(scores, captions["query_image"].map(column).to_numpy())
+
+
+def oof_metrics(oof: pd.DataFrame, match_threshold: float, ranks: np.ndarray) -> dict:
+    """The keys of metrics/cv.json: errors, ROC-AUC for "experts say it matches", agreement."""
+    judged = oof.loc[oof["expert_mean"].notna()]
+    crowd = oof.loc[oof["crowd_share"].notna()]
+    report = regression_report(oof["target"].to_numpy(), oof["predicted"].to_numpy())
+    report.update(
+        roc_auc=safe_roc_auc(judged["expert_mean"] >= match_threshold, judged["predicted"]),
+        kendall_tau_c_expert=kendall_tau(judged["predicted"], judged["expert_mean"], "c"),
+        kendall_tau_b_crowd=kendall_tau(crowd["predicted"], crowd["crowd_share"], "b"),
+        n_pairs=int(len(oof)), n_expert_pairs=int(len(judged)), n_crowd_pairs=int(len(crowd)),
+        match_threshold=match_threshold,
+        ranking={k: v for k, v in ranking_report(ranks).items()},
+    )
+    return report
+
+
+def test_scores(model: RelevanceModel, queries: pd.DataFrame, catalog: list[str], image_set: VectorSet,
+                text_set: VectorSet) -> np.ndarray:
+    """Scores of every test query (rows) against every catalog image (columns)."""
+    return model.score_grid(model.image_side(image_set.take(catalog)), text_set.take(list(queries["query_id"])))
+
+
+def test_report(scores: np.ndarray, queries: pd.DataFrame, catalog: list[str],
+                allowed_queries: np.ndarray, allowed_images: np.ndarray) -> tuple[dict, np.ndarray]:
+    """metrics/test.json: ranking metrics on all queries over all catalog images, and under
+    ``allowed`` the legally allowed queries ranked over the allowed images (what search serves)."""
+    column = {name: i for i, name in enumerate(catalog)}
+    gold = queries["image"].map(column).to_numpy()
+    ranks = ranks_of_gold(scores, gold)
+    report = ranking_report(ranks)
+    allowed_column = np.cumsum(allowed_images) - 1
+    allowed_ranks = ranks_of_gold(scores[allowed_queries][:, allowed_images],
+                                  allowed_column[gold[allowed_queries]])
+    report["allowed"] = ranking_report(allowed_ranks)
+    return report, ranks
+
+
+def ablation_scores(model: RelevanceModel, raw_model: RelevanceModel, queries: pd.DataFrame,
+                    catalog: list[str], image_set: VectorSet, text_set: VectorSet,
+                    seed: int) -> dict[str, np.ndarray]:
+    """Test-set score grids of the ablation: what each part of the model adds.
+
+    ``random``: chance; ``joint_cosine``: the image→text ridge cosine alone; ``caption_knn``: the
+    caption-neighbour route alone; ``xgboost_raw``: XGBoost on reduced raw vectors, no joint space;
+    ``full``: the model.
+    """
+    image_side = model.image_side(image_set.take(catalog))
+    text_side = model.space.text_side(text_set.take(list(queries["query_id"])))
+    return {
+        "random": np.random.default_rng(seed).random((len(queries), len(catalog))),
+        "joint_cosine": text_side.text @ image_side.mapped.T,
+        "caption_knn": text_side.knn @ image_side.standard.T,
+        "xgboost_raw": test_scores(raw_model, queries, catalog, image_set, text_set),
+        "full": test_scores(model, queries, catalog, image_set, text_set),
+    }

@@ -1,0 +1,191 @@
+"""Pair features from a joint image–text space learned on the captions' own images.
+
+XGBoost cannot learn a text–image interaction from raw concatenated vectors, so the model sees
+similarities computed in spaces where images and texts are comparable:
+
+- ``i2t``: a ridge map from (standardised) image vectors into the text space, cosine with the text;
+  the same similarity z-scored against reference captions (corrects "hub" images that are close to
+  every text) and against reference images (puts different queries on one scale);
+- ``t2i``: a ridge map from text into image space, cosine with the image;
+- ``knn``: the query's nearest reference captions vote for their own images (a kernel regression
+  from text to image space), cosine with the image;
+- ``prod_*``: element-wise products of both sides in a small PCA basis of the text space.
+
+Everything here is fitted only on the rows given to :meth:`JointSpace.fit`, so callers control
+leakage by what they pass in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.linear_model import Ridge
+
+
+def l2_normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def softmax_rows(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=1, keepdims=True)
+    weights = np.exp(logits)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class ImageSide:
+    """What the features need from a set of images; precomputed once per catalog."""
+
+    mapped: np.ndarray      # (n, dt) images mapped into text space, unit rows
+    standard: np.ndarray    # (n, di) standardised image vectors, unit rows
+    hub_mean: np.ndarray    # (n,) mean cosine of the mapped image with the reference captions
+    hub_std: np.ndarray     # (n,)
+    basis: np.ndarray       # (n, k) mapped image in the PCA basis
+
+    def take(self, rows: np.ndarray) -> "ImageSide":
+        return ImageSide(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
+
+
+@dataclass
+class TextSide:
+    """What the features need from a set of texts."""
+
+    text: np.ndarray        # (n, dt) unit rows
+    mapped: np.ndarray      # (n, di) texts mapped into standardised image space, unit rows
+    knn: np.ndarray         # (n, di) kernel-weighted own images of the nearest reference captions
+    ref_mean: np.ndarray    # (n,) mean cosine of the text with the mapped reference images
+    ref_std: np.ndarray     # (n,)
+    basis: np.ndarray       # (n, k)
+
+    def take(self, rows: np.ndarray) -> "TextSide":
+        return TextSide(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
+
+
+@dataclass
+class JointSpace:
+    """Ridge maps both ways, a caption kNN and a PCA basis, fitted on positive pairs."""
+
+    alpha: float = 3000.0
+    n_products: int = 16
+    knn_temperature: float = 0.05
+    mean_: np.ndarray = field(init=False, repr=False)
+    scale_: np.ndarray = field(init=False, repr=False)
+    i2t_: Ridge = field(init=False, repr=False)
+    t2i_: Ridge = field(init=False, repr=False)
+    pca_: PCA = field(init=False, repr=False)
+    ref_texts_: np.ndarray = field(init=False, repr=False)
+    ref_text_images_: np.ndarray = field(init=False, repr=False)
+    ref_images_mapped_: np.ndarray = field(init=False, repr=False)
+
+    def fit(self, images: np.ndarray, texts: np.ndarray, own_image: np.ndarray) -> "JointSpace":
+        """Fit on reference images (n_i, di), captions (n_t, dt) and each caption's own image row.
+
+        ``own_image[j]`` is the row in ``images`` of caption j's own image: the positive pairs.
+        """
+        if len(texts) < 2 or len(images) < 2:
+            raise ValueError("a joint space needs at least two images and two captions")
+        self.mean_ = images.mean(axis=0)
+        self.scale_ = images.std(axis=0) + 1e-6
+        standard = self._standardise(images)
+        own = standard[own_image]
+        self.i2t_ = Ridge(alpha=self.alpha).fit(own, texts)
+        self.t2i_ = Ridge(alpha=self.alpha).fit(texts, own)
+        self.pca_ = PCA(n_components=min(self.n_products, len(texts) - 1, texts.shape[1])).fit(texts)
+        self.ref_texts_ = l2_normalise(texts)
+        self.ref_text_images_ = l2_normalise(own)
+        self.ref_images_mapped_ = l2_normalise(self.i2t_.predict(standard))
+        return self
+
+    def _standardise(self, images: np.ndarray) -> np.ndarray:
+        return ((images - self.mean_) / self.scale_).astype(np.float32)
+
+    def image_side(self, images: np.ndarray) -> ImageSide:
+        standard = self._standardise(images)
+        mapped = l2_normalise(self.i2t_.predict(standard))
+        hubs = mapped @ self.ref_texts_.T
+        return ImageSide(mapped, l2_normalise(standard), hubs.mean(axis=1), hubs.std(axis=1) + 1e-6,
+                         self.pca_.transform(mapped).astype(np.float32))
+
+    def text_side(self, texts: np.ndarray) -> TextSide:
+        texts = l2_normalise(texts)
+        mapped = l2_normalise(self.t2i_.predict(texts))
+        weights = softmax_rows((texts @ self.ref_texts_.T) / self.knn_temperature)
+        knn = l2_normalise(weights @ self.ref_text_images_)
+        refs = texts @ self.ref_images_mapped_.T
+        return TextSide(texts, mapped, knn, refs.mean(axis=1), refs.std(axis=1) + 1e-6,
+                        self.pca_.transform(texts).astype(np.float32))
+
+    @property
+    def feature_names(self) -> list[str]:
+        return (["i2t", "i2t_z_image", "i2t_z_text", "t2i", "knn"]
+                + [f"prod_{k}" for k in range(self.pca_.n_components_)])
+
+
+def pair_features(images: ImageSide, texts: TextSide) -> np.ndarray:
+    """Features of aligned pairs: row i of ``images`` with row i of ``texts``."""
+    i2t = np.einsum("ij,ij->i", images.mapped, texts.text)
+    columns = [
+        i2t,
+        (i2t - images.hub_mean) / images.hub_std,
+        (i2t - texts.ref_mean) / texts.ref_std,
+        np.einsum("ij,ij->i", images.standard, texts.mapped),
+        np.einsum("ij,ij->i", images.standard, texts.knn),
+    ]
+    return np.column_stack(columns + [images.basis * texts.basis]).astype(np.float32)
+
+
+def grid_features(images: ImageSide, texts: TextSide) -> np.ndarray:
+    """Features of every (text, image) combination: shape (n_texts * n_images, f), text-major."""
+    n_texts, n_images = len(texts.text), len(images.mapped)
+    i2t = texts.text @ images.mapped.T
+    columns = [
+        i2t,
+        (i2t - images.hub_mean[None, :]) / images.hub_std[None, :],
+        (i2t - texts.ref_mean[:, None]) / texts.ref_std[:, None],
+        texts.mapped @ images.standard.T,
+        texts.knn @ images.standard.T,
+    ]
+    products = texts.basis[:, None, :] * images.basis[None, :, :]
+    stacked = np.concatenate([np.stack(columns, axis=-1), products], axis=-1)
+    return stacked.reshape(n_texts * n_images, -1).astype(np.float32)
+
+
+@dataclass
+class RawSpace:
+    """The ablation baseline: PCA-reduced image and text vectors side by side, no joint space."""
+
+    n_components: int = 32
+    image_pca_: PCA = field(init=False, repr=False)
+    text_pca_: PCA = field(init=False, repr=False)
+
+    def fit(self, images: np.ndarray, texts: np.ndarray, own_image: np.ndarray) -> "RawSpace":
+        self.image_pca_ = PCA(n_components=min(self.n_components, *images.shape)).fit(images)
+        self.text_pca_ = PCA(n_components=min(self.n_components, *texts.shape)).fit(texts)
+        return self
+
+    def image_side(self, images: np.ndarray) -> np.ndarray:
+        return self.image_pca_.transform(images).astype(np.float32)
+
+    def text_side(self, texts: np.ndarray) -> np.ndarray:
+        return self.text_pca_.transform(texts).astype(np.float32)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return ([f"image_pc{k}" for k in range(self.image_pca_.n_components_)]
+                + [f"text_pc{k}" for k in range(self.text_pca_.n_components_)])
+
+    @staticmethod
+    def pair_features(images: np.ndarray, texts: np.ndarray) -> np.ndarray:
+        return np.hstack([images, texts]).astype(np.float32)
+
+    @staticmethod
+    def grid_features(images: np.ndarray, texts: np.ndarray) -> np.ndarray:
+        n_texts, n_images = len(texts), len(images)
+        return np.hstack([np.tile(images, (n_texts, 1)), np.repeat(texts, n_images, axis=0)])
+
+
+JointSpace.pair_features = staticmethod(pair_features)  # one interface for both spaces
+JointSpace.grid_features = staticmethod(grid_features)
+SPACES = {"joint": JointSpace, "raw": RawSpace}

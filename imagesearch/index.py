@@ -1,0 +1,38 @@
+"""Building the search index: what the searcher needs to answer a query without touching images.
+
+The folder is self-contained (model, text encoder, catalog, per-image precomputation), so a
+server needs only ``dvc pull data/index``. Blocked images are left out here, once, for everyone.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import joblib
+import pandas as pd
+
+from imagesearch.atomic import atomic_path
+from imagesearch.model import RelevanceModel
+from imagesearch.vectors import VectorSet
+
+
+def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, images: pd.DataFrame,
+                image_set: VectorSet, blocked: set[str]) -> dict:
+    """Write the index for the catalog ``images`` (image, path) minus ``blocked``; return its manifest."""
+    model = RelevanceModel.load(model_dir)
+    catalog = images.loc[~images["image"].isin(blocked), ["image", "path"]].sort_values("image")
+    manifest = {
+        "catalog_images": int(len(images)),
+        "indexed_images": int(len(catalog)),
+        "blocked_images_left_out": int(images["image"].isin(blocked).sum()),
+        "image_encoder": image_set.encoder,
+    }
+    with atomic_path(folder) as tmp:
+        tmp.mkdir()
+        shutil.copytree(model_dir, tmp / "model")
+        shutil.copytree(text_encoder_dir, tmp / "text_encoder")
+        catalog.to_parquet(tmp / "catalog.parquet", index=False)
+        joblib.dump(model.image_side(image_set.take(list(catalog["image"]))), tmp / "image_side.joblib")
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return manifest

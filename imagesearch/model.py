@@ -1,0 +1,182 @@
+"""The relevance model: joint-space pair features + XGBoost, a score in [0, 1] per (image, text).
+
+The same object serves training, evaluation and search: ``fit`` on labelled pairs, ``score`` for
+aligned pairs, ``score_grid`` for every (query, catalog image), ``save``/``load`` to a folder.
+
+Leakage control: XGBoost's training rows get their features from joint spaces that never saw
+either image of the row (the paired image and the caption's own image): images are split into
+``feature_folds`` folds and, for each pair of folds, a space is fitted on the other folds only. At
+prediction time the space is fitted on all training images, and the queries and catalog images it
+meets are, like in training, ones it has not seen.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from imagesearch.atomic import atomic_path
+from imagesearch.features import SPACES
+from imagesearch.vectors import VectorSet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    ridge_alpha: float = 3000.0
+    space: str = "joint"              # "joint" or the "raw" ablation
+    n_products: int = 16
+    knn_temperature: float = 0.05
+    feature_folds: int = 5
+    early_stopping_fraction: float = 0.15
+    seed: int = 0
+    weights: dict[str, float] = field(default_factory=lambda: {"expert": 1.0, "crowd": 1.0,
+                                                               "both": 1.0, "own": 1.0})
+    xgb: dict[str, Any] = field(default_factory=lambda: {
+        "n_estimators": 600, "learning_rate": 0.05, "max_depth": 4, "subsample": 0.8,
+        "colsample_bytree": 0.8, "min_child_weight": 1.0, "early_stopping_rounds": 50})
+
+    def make_space(self) -> Any:
+        if self.space == "joint":
+            return SPACES["joint"](alpha=self.ridge_alpha, n_products=self.n_products,
+                                   knn_temperature=self.knn_temperature)
+        return SPACES[self.space]()
+
+
+@dataclass
+class TrainingSet:
+    """Labelled pairs resolved to rows of one image matrix and one caption matrix."""
+
+    images: np.ndarray        # (n_i, di) every image that appears in a pair
+    texts: np.ndarray         # (n_t, dt) every caption that appears in a pair
+    own_image: np.ndarray     # (n_t,) row in ``images`` of each caption's own image
+    pair_image: np.ndarray    # (n,) row in ``images`` of each pair's image
+    pair_text: np.ndarray     # (n,) row in ``texts`` of each pair's caption
+    target: np.ndarray        # (n,) in [0, 1]
+    weight: np.ndarray        # (n,)
+
+    @classmethod
+    def build(cls, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
+              weights: dict[str, float]) -> "TrainingSet":
+        image_ids = sorted(set(pairs["image"]) | set(pairs["query_image"]))
+        captions = pairs.drop_duplicates("query_id").sort_values("query_id")
+        image_row = {name: row for row, name in enumerate(image_ids)}
+        text_row = {qid: row for row, qid in enumerate(captions["query_id"])}
+        return cls(
+            images=image_set.take(image_ids),
+            texts=text_set.take(list(captions["query_id"])),
+            own_image=captions["query_image"].map(image_row).to_numpy(),
+            pair_image=pairs["image"].map(image_row).to_numpy(),
+            pair_text=pairs["query_id"].map(text_row).to_numpy(),
+            target=pairs["target"].to_numpy(dtype=np.float32),
+            weight=pairs["source"].map(weights).to_numpy(dtype=np.float32),
+        )
+
+
+class RelevanceModel:
+    """score(image, text) in [0, 1]: how well the text describes the image."""
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        self.config = config or ModelConfig()
+        self.space: Any = None
+        self.booster: xgb.XGBRegressor | None = None
+
+    # ---- training -------------------------------------------------------------------------
+    def fit(self, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet) -> "RelevanceModel":
+        """Fit on pairs (image, query_id, query_image, source, target) and their vectors."""
+        data = TrainingSet.build(pairs, image_set, text_set, self.config.weights)
+        features = self._out_of_fold_features(data)
+        self.booster = self._fit_booster(features, data)
+        self.space = self.config.make_space().fit(data.images, data.texts, data.own_image)
+        return self
+
+    def _out_of_fold_features(self, data: TrainingSet) -> np.ndarray:
+        k = self.config.feature_folds
+        fold = np.random.default_rng(self.config.seed).integers(0, k, size=len(data.images))
+        first = np.minimum(fold[data.pair_image], fold[data.own_image[data.pair_text]])
+        second = np.maximum(fold[data.pair_image], fold[data.own_image[data.pair_text]])
+        features: np.ndarray | None = None
+        for a in range(k):
+            for b in range(a, k):
+                rows = np.flatnonzero((first == a) & (second == b))
+                if len(rows) == 0:
+                    continue
+                keep_images = np.flatnonzero((fold != a) & (fold != b))
+                keep_texts = np.flatnonzero(np.isin(data.own_image, keep_images))
+                remap = np.full(len(data.images), -1)
+                remap[keep_images] = np.arange(len(keep_images))
+                space = self.config.make_space().fit(
+                    data.images[keep_images], data.texts[keep_texts], remap[data.own_image[keep_texts]])
+                block = space.pair_features(space.image_side(data.images[data.pair_image[rows]]),
+                                            space.text_side(data.texts[data.pair_text[rows]]))
+                if features is None:
+                    features = np.zeros((len(data.target), block.shape[1]), dtype=np.float32)
+                features[rows] = block
+        assert features is not None
+        return features
+
+    def _fit_booster(self, features: np.ndarray, data: TrainingSet) -> xgb.XGBRegressor:
+        params = dict(self.config.xgb)
+        stopping = params.pop("early_stopping_rounds")
+        rng = np.random.default_rng(self.config.seed + 1)
+        held_images = rng.random(len(data.images)) < self.config.early_stopping_fraction
+        held = held_images[data.pair_image]
+        common = dict(objective="reg:logistic", tree_method="hist", n_jobs=2,
+                      random_state=self.config.seed, **params)
+        probe = xgb.XGBRegressor(early_stopping_rounds=stopping, eval_metric="rmse", **common)
+        probe.fit(features[~held], data.target[~held], sample_weight=data.weight[~held],
+                  eval_set=[(features[held], data.target[held])],
+                  sample_weight_eval_set=[data.weight[held]], verbose=False)
+        best = int(probe.best_iteration) + 1
+        log.info("early stopping: %d of %d trees", best, params["n_estimators"])
+        common["n_estimators"] = best
+        return xgb.XGBRegressor(**common).fit(features, data.target, sample_weight=data.weight)
+
+    # ---- scoring --------------------------------------------------------------------------
+    def image_side(self, image_vectors: np.ndarray) -> Any:
+        """Per-image precomputation, reusable across queries (what the search index stores)."""
+        return self.space.image_side(image_vectors)
+
+    def score(self, image_vectors: np.ndarray, text_vectors: np.ndarray) -> np.ndarray:
+        """Scores of aligned pairs: row i of images with row i of texts."""
+        features = self.space.pair_features(self.space.image_side(image_vectors),
+                                            self.space.text_side(text_vectors))
+        return self._predict(features)
+
+    def score_grid(self, image_side: Any, text_vectors: np.ndarray) -> np.ndarray:
+        """Scores of every (text, image): shape (n_texts, n_images)."""
+        text_side = self.space.text_side(text_vectors)
+        features = self.space.grid_features(image_side, text_side)
+        return self._predict(features).reshape(len(text_vectors), -1)
+
+    def _predict(self, features: np.ndarray) -> np.ndarray:
+        return np.clip(self.booster.predict(features), 0.0, 1.0).astype(np.float32)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.space.feature_names
+
+    # ---- persistence ----------------------------------------------------------------------
+    def save(self, folder: str | Path) -> None:
+        with atomic_path(folder) as tmp:
+            tmp.mkdir()
+            (tmp / "config.json").write_text(json.dumps(asdict(self.config), indent=2, sort_keys=True))
+            joblib.dump(self.space, tmp / "space.joblib")
+            self.booster.save_model(tmp / "booster.json")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "RelevanceModel":
+        folder = Path(folder)
+        model = cls(ModelConfig(**json.loads((folder / "config.json").read_text())))
+        model.space = joblib.load(folder / "space.joblib")
+        model.booster = xgb.XGBRegressor()
+        model.booster.load_model(folder / "booster.json")
+        return model

@@ -1,0 +1,143 @@
+"""The schema of ``params.yaml``: every key, its type and range, checked before any work.
+
+A typo'd key, a negative weight or an unknown encoder fails here with a message naming the key,
+instead of surfacing minutes later inside a stage.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+Fraction = Field(ge=0.0, le=1.0)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(Section):
+    source: str = "auto"
+    url: str
+
+
+class ValidateParams(Section):
+    min_image_side: int = Field(ge=1)
+    max_image_pixels: int = Field(ge=1)
+
+
+class LabelsParams(Section):
+    strategy: Literal["expert", "crowd", "blend"]
+    expert_weight: float = Fraction
+    own_image_target: float = Fraction
+
+
+class LegalParams(Section):
+    expert_confirm_mean: float = Field(ge=1.0, le=4.0)
+    crowd_confirm_share: float = Fraction
+    visual_recall: float = Fraction
+    folds: int = Field(ge=2)
+    seed: int
+
+
+class EncoderParams(Section):
+    encoder: str
+    batch_size: int = Field(ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ImageEncoderParams(EncoderParams):
+    @field_validator("encoder")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        from imagesearch.encoders import IMAGE_ENCODERS
+
+        if name not in IMAGE_ENCODERS:
+            raise ValueError(f"unknown image encoder {name!r}; known: {sorted(IMAGE_ENCODERS)}")
+        return name
+
+
+class TextEncoderParams(EncoderParams):
+    @field_validator("encoder")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        from imagesearch.encoders import TEXT_ENCODERS
+
+        if name not in TEXT_ENCODERS:
+            raise ValueError(f"unknown text encoder {name!r}; known: {sorted(TEXT_ENCODERS)}")
+        return name
+
+
+class SourceWeights(Section):
+    expert: float = Field(ge=0.0)
+    crowd: float = Field(ge=0.0)
+    both: float = Field(ge=0.0)
+    own: float = Field(ge=0.0)
+
+
+class XGBParams(Section):
+    n_estimators: int = Field(ge=1)
+    learning_rate: float = Field(gt=0.0, le=1.0)
+    max_depth: int = Field(ge=1, le=16)
+    subsample: float = Field(gt=0.0, le=1.0)
+    colsample_bytree: float = Field(gt=0.0, le=1.0)
+    min_child_weight: float = Field(ge=0.0)
+    early_stopping_rounds: int = Field(ge=1)
+
+
+class TrainParams(Section):
+    seed: int
+    folds: int = Field(ge=2)
+    match_threshold: float = Field(ge=1.0, le=4.0)
+    ridge_alpha: float = Field(gt=0.0)
+    weights: SourceWeights
+    xgb: XGBParams
+
+
+class EvaluateParams(Section):
+    gallery_queries: int = Field(ge=1)
+    gallery_top_k: int = Field(ge=1)
+    seed: int
+
+
+class Params(Section):
+    data: DataParams
+    validate_: ValidateParams = Field(alias="validate")
+    labels: LabelsParams
+    legal: LegalParams
+    embed_images: ImageEncoderParams
+    embed_texts: TextEncoderParams
+    train: TrainParams
+    evaluate: EvaluateParams
+
+
+class ParamsError(ValueError):
+    """params.yaml is missing, malformed or out of range; the message names the keys."""
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate the whole params file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: no such params file") from None
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in err.errors()
+        )
+        raise ParamsError(f"{path}: {problems}") from None
+
+
+def section(name: str, path: str | Path = "params.yaml") -> Any:
+    """Validate the whole file, then return one stage's section."""
+    params = load_params(path)
+    return getattr(params, "validate_" if name == "validate" else name, None)

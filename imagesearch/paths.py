@@ -1,0 +1,41 @@
+"""Where every pipeline artifact lives; dvc.yaml declares the same paths."""
+from pathlib import Path
+
+PARAMS = Path("params.yaml")
+DATASET_CHECKSUMS = Path("data/dataset.sha256")
+RAW = Path("data/raw")
+
+CLEAN = Path("data/clean")
+IMAGES = CLEAN / "images.parquet"
+CAPTIONS = CLEAN / "captions.parquet"
+TRAIN_PAIRS = CLEAN / "train_pairs.parquet"
+EXPERT = CLEAN / "expert.parquet"
+CROWD = CLEAN / "crowd.parquet"
+TEST_QUERIES = CLEAN / "test_queries.parquet"
+QUARANTINE = CLEAN / "quarantine.csv"
+
+LABELLED_PAIRS = Path("data/labels/pairs.parquet")
+
+LEGAL = Path("data/legal")
+ALLOWED_PAIRS = LEGAL / "train_pairs.parquet"
+BLOCKED_IMAGES = LEGAL / "blocked_images.parquet"
+BLOCKED_QUERIES = LEGAL / "blocked_queries.parquet"
+VISUAL_CLASSIFIER = LEGAL / "visual_classifier.joblib"
+
+FEATURES = Path("data/features")
+IMAGE_VECTORS = FEATURES / "images.npz"
+TEXT_VECTORS = FEATURES / "texts.npz"
+TEXT_ENCODER = FEATURES / "text_encoder"
+
+MODEL = Path("data/model")
+OOF = Path("data/train/oof.parquet")
+INDEX = Path("data/index")
+
+METRICS = Path("metrics")
+DATA_QUALITY = METRICS / "data_quality.json"
+LABELS_METRICS = METRICS / "labels.json"
+LEGAL_METRICS = METRICS / "legal.json"
+CV_METRICS = METRICS / "cv.json"
+TEST_METRICS = METRICS / "test.json"
+ABLATION = METRICS / "ablation.json"
+PLOTS = METRICS / "plots"

@@ -1,0 +1,100 @@
+"""The searcher: a query in, a disclaimer or a ranked list of allowed catalog images out.
+
+It loads the index folder written by the ``index`` stage: the relevance model, the text encoder
+that embedded the training captions, and the per-image precomputation of the allowed catalog.
+Blocked images are not in the index at all, so no code path can return one.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from imagesearch.legal import DISCLAIMER, TextRule, load_text_rule
+from imagesearch.model import RelevanceModel
+
+MAX_QUERY_CHARS = 300
+MAX_K = 100
+
+
+@dataclass(frozen=True)
+class Hit:
+    image: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Either ``disclaimer`` is set (a blocked query) or ``hits`` holds the ranked images."""
+
+    query: str
+    hits: tuple[Hit, ...] = ()
+    disclaimer: str | None = None
+    blocked_words: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "disclaimer": self.disclaimer,
+                "results": [{"image": h.image, "score": round(h.score, 4)} for h in self.hits]}
+
+
+class QueryError(ValueError):
+    """The query or k is out of bounds; the message says which and why."""
+
+
+class Searcher:
+    def __init__(self, model: RelevanceModel, text_encoder: Any, catalog: pd.DataFrame,
+                 image_side: Any, rule: TextRule, manifest: dict) -> None:
+        self.model = model
+        self.text_encoder = text_encoder
+        self.catalog = catalog.reset_index(drop=True)
+        self.image_side = image_side
+        self.rule = rule
+        self.manifest = manifest
+        self._paths = dict(zip(self.catalog["image"], self.catalog["path"]))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "Searcher":
+        from imagesearch.encoders import load_text_encoder
+
+        folder = Path(folder)
+        return cls(
+            model=RelevanceModel.load(folder / "model"),
+            text_encoder=load_text_encoder(folder / "text_encoder"),
+            catalog=pd.read_parquet(folder / "catalog.parquet"),
+            image_side=joblib.load(folder / "image_side.joblib"),
+            rule=load_text_rule(),
+            manifest=json.loads((folder / "manifest.json").read_text()),
+        )
+
+    def __len__(self) -> int:
+        return len(self.catalog)
+
+    def search(self, query: str, k: int = 10) -> SearchResult:
+        query = " ".join(query.split())
+        if not query:
+            raise QueryError("the query is empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+        if not 1 <= k <= MAX_K:
+            raise QueryError(f"k must be between 1 and {MAX_K}")
+        verdict = self.rule.check(query)
+        if verdict.blocked:
+            return SearchResult(query, disclaimer=DISCLAIMER, blocked_words=verdict.words)
+        scores = self.score_all(query)
+        top = np.argsort(-scores, kind="stable")[:k]
+        return SearchResult(query, tuple(Hit(self.catalog["image"][i], float(scores[i])) for i in top))
+
+    def score_all(self, query: str) -> np.ndarray:
+        """The model's score of ``query`` against every allowed catalog image."""
+        vector = self.text_encoder.encode([query])
+        return self.model.score_grid(self.image_side, vector)[0]
+
+    def image_path(self, image: str) -> Path | None:
+        """The file of an allowed catalog image, or None: ids outside the catalog resolve to nothing."""
+        path = self._paths.get(image)
+        return Path(path) if path is not None else None

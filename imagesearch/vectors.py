@@ -1,0 +1,68 @@
+"""Vector files: one ``.npz`` per set of embeddings, rows keyed by string ids.
+
+The format every embedding stage writes and every consumer reads:
+``ids`` (n,) unicode array, ``vectors`` (n, d) float32 with L2-normalised rows, and ``encoder``,
+a JSON string describing the encoder that produced them.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imagesearch.atomic import atomic_path
+
+
+@dataclass(frozen=True)
+class VectorSet:
+    """Embeddings of a set of items: ``vectors[i]`` belongs to ``ids[i]``."""
+
+    ids: tuple[str, ...]
+    vectors: np.ndarray
+    encoder: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.ids):
+            raise ValueError(
+                f"vectors of shape {self.vectors.shape} do not match {len(self.ids)} ids"
+            )
+        if len(set(self.ids)) != len(self.ids):
+            raise ValueError("duplicate ids in a vector set")
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def take(self, ids: "list[str] | np.ndarray | tuple[str, ...]") -> np.ndarray:
+        """Rows for ``ids`` in that order; KeyError names the first id that is missing."""
+        index = {item: row for row, item in enumerate(self.ids)}
+        try:
+            rows = [index[item] for item in ids]
+        except KeyError as err:
+            raise KeyError(f"no vector for id {err.args[0]!r}") from None
+        return self.vectors[rows]
+
+
+def save_vectors(path: str | Path, vector_set: VectorSet) -> None:
+    """Write a VectorSet atomically as ``.npz``."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(
+                handle,
+                ids=np.asarray(vector_set.ids, dtype=str),
+                vectors=vector_set.vectors.astype(np.float32),
+                encoder=np.asarray(json.dumps(vector_set.encoder, sort_keys=True)),
+            )
+
+
+def load_vectors(path: str | Path) -> VectorSet:
+    """Read a VectorSet written by :func:`save_vectors`."""
+    with np.load(path, allow_pickle=False) as data:
+        return VectorSet(
+            ids=tuple(str(item) for item in data["ids"]),
+            vectors=data["vectors"].astype(np.float32),
+            encoder=json.loads(str(data["encoder"])),
+        )
