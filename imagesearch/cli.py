@@ -46,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
 def _search(args: argparse.Namespace) -> int:
     from imagesearch.search import QueryError, Searcher
 
-    searcher = Searcher.load(args.index)
+    try:
+        searcher = Searcher.load(args.index)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         result = searcher.search(args.query, args.k)
     except QueryError as err:
@@ -63,10 +67,14 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from imagesearch.scoring import ImageScorer
+    from imagesearch.scoring import ImageScorer, IndexLoadError, ScoreInputError, open_image
 
-    scorer = ImageScorer.load(args.index)
-    result = scorer.score(args.image, args.text)
+    try:
+        open_image(args.image)  # a bad file fails in a second, before the models load
+        result = ImageScorer.load(args.index).score(args.image, args.text)
+    except (ScoreInputError, IndexLoadError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(result.disclaimer if result.disclaimer else f"{result.score:.4f}")
     return 0
 

@@ -17,9 +17,18 @@ from imagesearch.model import RelevanceModel
 from imagesearch.vectors import VectorSet
 
 
+VISUAL_CLASSIFIER_FILE = "visual_classifier.joblib"
+
+
 def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, images: pd.DataFrame,
-                image_set: VectorSet, blocked: set[str]) -> dict:
-    """Write the index for the catalog ``images`` (image, path) minus ``blocked``; return its manifest."""
+                image_set: VectorSet, blocked: set[str], visual_classifier: Path | None = None) -> dict:
+    """Write the index for the catalog ``images`` (image, path) minus ``blocked``; return its manifest.
+
+    ``visual_classifier`` (the legal stage's joblib file) is copied in so that ``imagesearch score``
+    can flag an uploaded image that no caption describes; ``manifest["image_encoder"]`` is the
+    encoder description stored with the image vectors (``VectorSet.encoder``), from which the
+    scorer rebuilds the same image encoder.
+    """
     model = RelevanceModel.load(model_dir)
     catalog = images.loc[~images["image"].isin(blocked), ["image", "path"]].sort_values("image")
     manifest = {
@@ -27,11 +36,14 @@ def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, ima
         "indexed_images": int(len(catalog)),
         "blocked_images_left_out": int(images["image"].isin(blocked).sum()),
         "image_encoder": image_set.encoder,
+        "visual_classifier": VISUAL_CLASSIFIER_FILE if visual_classifier is not None else None,
     }
     with atomic_path(folder) as tmp:
         tmp.mkdir()
         shutil.copytree(model_dir, tmp / "model")
         shutil.copytree(text_encoder_dir, tmp / "text_encoder")
+        if visual_classifier is not None:
+            shutil.copy2(visual_classifier, tmp / VISUAL_CLASSIFIER_FILE)
         catalog.to_parquet(tmp / "catalog.parquet", index=False)
         joblib.dump(model.image_side(image_set.take(list(catalog["image"]))), tmp / "image_side.joblib")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))

@@ -62,6 +62,9 @@ class Searcher:
         from imagesearch.encoders import load_text_encoder
 
         folder = Path(folder)
+        if not (folder / "manifest.json").is_file():
+            raise FileNotFoundError(f"{folder}: no search index here (no manifest.json); "
+                                    "build it with `dvc repro index`")
         return cls(
             model=RelevanceModel.load(folder / "model"),
             text_encoder=load_text_encoder(folder / "text_encoder"),

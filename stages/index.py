@@ -14,7 +14,8 @@ def main() -> None:
     images = pd.read_parquet(paths.IMAGES)
     blocked = set(pd.read_parquet(paths.BLOCKED_IMAGES)["image"])
     manifest = build_index(paths.INDEX, paths.MODEL, paths.TEXT_ENCODER,
-                           images.loc[images["split"] == "test"], load_vectors(paths.IMAGE_VECTORS), blocked)
+                           images.loc[images["split"] == "test"], load_vectors(paths.IMAGE_VECTORS), blocked,
+                           visual_classifier=paths.VISUAL_CLASSIFIER)
     logging.info("index: %s", manifest)
 
 

@@ -1,0 +1,160 @@
+"""`imagesearch serve`: the search page, the JSON API and the catalog images.
+
+- ``GET /``                  the search page (server-rendered, a plain GET form, no JavaScript)
+- ``GET /api/search?q&k``    JSON results or the disclaimer; bad ``q``/``k`` -> 422
+- ``GET /images/{image_id}`` a catalog image by id; anything else -> 404
+- ``GET /healthz``           liveness and catalog size
+
+File paths come only from the index's catalog: a request names an id, and an id the catalog does
+not hold (``../../etc/passwd`` included) resolves to nothing.
+
+The Searcher is loaded once, at startup (lifespan). Its text encoder and model run on the CPU and
+already use every core for one query, so queries are answered one at a time under a lock: running
+them in parallel only makes every one of them slower (and keeps torch thread-safety out of the
+question).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from imagesearch.search import MAX_K, MAX_QUERY_CHARS, QueryError, SearchResult, Searcher
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_K = 12
+IMAGE_CACHE_SECONDS = 3600
+
+
+class Hit(BaseModel):
+    image: str = Field(description="catalog image id")
+    score: float = Field(ge=0.0, le=1.0, description="relevance in [0, 1]")
+    url: str = Field(description="where to fetch the image")
+
+
+class SearchResponse(BaseModel):
+    query: str = Field(description="the query as searched (whitespace collapsed)")
+    disclaimer: str | None = Field(description="set when the query is blocked; results are then empty")
+    results: list[Hit]
+
+
+class Health(BaseModel):
+    status: str
+    images: int
+
+
+class SearchService:
+    """The loaded Searcher plus the lock that serialises queries."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self._lock = threading.Lock()
+
+    def search(self, query: str, k: int) -> SearchResult:
+        with self._lock:
+            return self.searcher.search(query, k)
+
+
+def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = None) -> FastAPI:
+    """The app for the index in ``index_dir``, or around an already loaded ``searcher`` (tests)."""
+    if searcher is None and index_dir is None:
+        raise ValueError("create_app needs an index folder or a Searcher")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loaded = searcher
+        if loaded is None:
+            log.info("loading the search index from %s", index_dir)
+            loaded = Searcher.load(index_dir)
+        app.state.service = SearchService(loaded)
+        log.info("serving %d catalog images", len(loaded))
+        yield
+
+    app = FastAPI(title="imagesearch", lifespan=lifespan,
+                  description="Text-to-image search over the photo catalog.")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=HERE / "templates")
+
+    def service(request: Request) -> SearchService:
+        return request.app.state.service
+
+    @app.get("/api/search", response_model=SearchResponse, summary="Search the catalog")
+    def api_search(
+        request: Request,
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS,
+                                description="what the images should show")],
+        k: Annotated[int, Query(ge=1, le=MAX_K, description="how many images")] = DEFAULT_K,
+    ) -> SearchResponse:
+        try:
+            result = service(request).search(q, k)
+        except QueryError as err:  # e.g. a query of spaces only: same 422 shape as FastAPI's own
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("query", "q"), "msg": str(err), "input": q}]) from None
+        return _response(result, request)
+
+    @app.get("/images/{image_id}", summary="A catalog image", response_class=FileResponse,
+             responses={404: {"description": "no such catalog image"}})
+    def image(request: Request, image_id: str) -> FileResponse:
+        path = service(request).searcher.image_path(image_id)
+        if path is None:
+            raise HTTPException(404, "no such catalog image")
+        if not path.is_file():
+            log.error("catalog image %s is listed but its file %s is missing", image_id, path)
+            raise HTTPException(404, "no such catalog image")
+        return FileResponse(path, headers={"Cache-Control": f"public, max-age={IMAGE_CACHE_SECONDS}"})
+
+    @app.get("/healthz", response_model=Health, summary="Liveness")
+    def health(request: Request) -> Health:
+        return Health(status="ok", images=len(service(request).searcher))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page(request: Request, q: str | None = None, k: str | None = None) -> HTMLResponse:
+        context, status = _page_context(service(request), q, k)
+        return templates.TemplateResponse(request, "search.html", context, status_code=status)
+
+    return app
+
+
+def _response(result: SearchResult, request: Request) -> SearchResponse:
+    return SearchResponse(
+        query=result.query, disclaimer=result.disclaimer,
+        results=[Hit(image=h.image, score=round(h.score, 4),
+                     url=str(request.url_for("image", image_id=h.image).path)) for h in result.hits])
+
+
+def _page_context(service: SearchService, q: str | None, k: str | None) -> tuple[dict, int]:
+    """What the page shows for the raw form fields, and the HTTP status.
+
+    The page is for people: bad input gets a sentence on the page, not a JSON error.
+    """
+    context: dict = {"q": q or "", "k": DEFAULT_K, "max_k": MAX_K, "max_chars": MAX_QUERY_CHARS,
+                     "result": None, "message": None, "catalog_size": len(service.searcher)}
+    if k not in (None, ""):
+        try:
+            context["k"] = int(k)
+        except ValueError:
+            context["message"] = f"The number of images must be a whole number from 1 to {MAX_K}."
+            return context, 422
+    if q is None:
+        return context, 200
+    if not q.strip():
+        context["message"] = "Type a few words describing the picture you are looking for."
+        return context, 200
+    try:
+        context["result"] = service.search(q, context["k"])
+    except QueryError as err:
+        context["message"] = f"Sorry: {err}."
+        return context, 422
+    return context, 200

@@ -1,0 +1,111 @@
+"""A small real search index for the web, CLI and browser tests, built once per session.
+
+The index is built by the production code path on the tiny PIL-drawn dataset
+(:mod:`tests.tinydata`): validate -> labels -> legal verdicts -> real encoders (EfficientNet-Lite0,
+MiniLM) -> RelevanceModel -> visual classifier -> :func:`imagesearch.index.build_index`. Only the
+model's sizes are shrunk (few trees, fewer feature folds) so the whole build takes seconds.
+
+Used as a pytest plugin: test modules say ``pytest_plugins = ["tests.search_fixture"]``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+log = logging.getLogger(__name__)
+
+IMAGE_PARAMS = {"encoder": "efficientnet-lite0", "batch_size": 8}
+TEXT_PARAMS = {"encoder": "minilm", "batch_size": 32}
+SMALL_XGB = {"n_estimators": 40, "learning_rate": 0.2, "max_depth": 3, "subsample": 1.0,
+             "colsample_bytree": 1.0, "min_child_weight": 1.0, "early_stopping_rounds": 10}
+
+
+@dataclass(frozen=True)
+class TestIndex:
+    """Where the built index is, and facts about it that the tests assert on."""
+
+    folder: Path
+    dataset: Path
+    allowed_images: tuple[str, ...]   # the catalog ids in the index
+    blocked_images: tuple[str, ...]   # test images left out by the legal rules
+
+    def image_file(self, image: str) -> Path:
+        return self.dataset / "test_images" / image
+
+
+def build_test_index(dataset: Path, work: Path) -> TestIndex:
+    """Build the index for ``dataset`` (a tinydata folder) under ``work``; returns its facts."""
+    from imagesearch.data import validate_dataset
+    from imagesearch.encoders import build_image_encoder, build_text_encoder
+    from imagesearch.index import build_index
+    from imagesearch.labels import aggregate
+    from imagesearch.legal import blocked_images_from_captions, fit_visual_classifier, flag_texts
+    from imagesearch.model import ModelConfig, RelevanceModel
+    from imagesearch.vectors import VectorSet
+
+    clean = validate_dataset(dataset, min_side=16, max_pixels=50_000_000, progress=False)
+    pairs, _ = aggregate(clean.expert, clean.crowd, clean.captions, "blend", 0.6, 1.0)
+
+    images = clean.images
+    image_encoder = build_image_encoder(IMAGE_PARAMS)
+    image_set = VectorSet(tuple(images["image"]), image_encoder.encode(list(images["path"])),
+                          image_encoder.describe())
+    text_encoder = build_text_encoder(TEXT_PARAMS)
+    captions = clean.captions
+    text_encoder.fit(list(captions.loc[captions["split"] == "train", "query_text"]))
+    text_set = VectorSet(tuple(captions["query_id"]), text_encoder.encode(list(captions["query_text"])),
+                         text_encoder.describe())
+    text_encoder_dir = work / "text_encoder"
+    text_encoder.save(text_encoder_dir)
+
+    # legal: texts -> images they describe (own image; test queries describe their image too)
+    flags = flag_texts(captions.set_index("query_id")["query_text"])
+    own = captions[["query_id", "query_image"]].assign(image=captions["query_image"], source="own")
+    blocked = set(blocked_images_from_captions(pd.concat([pairs, own], ignore_index=True), flags,
+                                               3.0, 0.66)["image"])
+    allowed_pairs = pairs[~pairs["query_id"].isin(flags.index[flags["blocked"]])
+                          & ~pairs["image"].isin(blocked) & ~pairs["query_image"].isin(blocked)]
+
+    model_dir = work / "model"
+    config = ModelConfig(feature_folds=3, n_products=4, xgb=dict(SMALL_XGB), early_stopping_fraction=0.3)
+    RelevanceModel(config).fit(allowed_pairs, image_set, text_set).save(model_dir)
+
+    train_images = sorted(images.loc[images["split"] == "train", "image"])
+    labels = np.array([name in blocked for name in train_images], dtype=int)
+    classifier, _ = fit_visual_classifier(image_set.take(train_images), labels, train_images,
+                                          recall_target=1.0, folds=2)
+    classifier_path = work / "visual_classifier.joblib"
+    classifier.save(classifier_path)
+
+    catalog = images.loc[images["split"] == "test", ["image", "path"]]
+    folder = work / "index"
+    build_index(folder, model_dir, text_encoder_dir, catalog, image_set, blocked, classifier_path)
+    allowed = tuple(sorted(set(catalog["image"]) - blocked))
+    return TestIndex(folder, dataset, allowed, tuple(sorted(set(catalog["image"]) & blocked)))
+
+
+@pytest.fixture(scope="session")
+def search_index(tmp_path_factory: pytest.TempPathFactory) -> TestIndex:
+    """The tiny real index (built once per session; treat it as read-only)."""
+    from tests.tinydata import make_tiny_dataset
+
+    root = tmp_path_factory.mktemp("search_index")
+    dataset = make_tiny_dataset(root / "dataset")
+    return build_test_index(dataset, root)
+
+
+@pytest.fixture(scope="session")
+def searcher(search_index: TestIndex):
+    """A Searcher loaded once from the tiny index."""
+    from imagesearch.search import Searcher
+
+    return Searcher.load(search_index.folder)
