@@ -367,6 +367,7 @@ def test_stage_on_a_tiny_synthetic_dataset(tmp_path: Path, monkeypatch: pytest.M
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(child=st.lists(st.booleans(), min_size=24, max_size=24).filter(lambda c: 6 <= sum(c) <= 18),
        expert=st.lists(st.sampled_from([1.0, 2.0, 3.0, 4.0]), min_size=24, max_size=24),

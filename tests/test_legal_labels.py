@@ -43,6 +43,7 @@ def joined() -> pd.DataFrame:
     return out.join(flag_texts(out["query_text"], load_text_rule()))
 
 
+@pytest.mark.realdata
 def test_text_rule_recall_and_precision_on_hand_labels(joined: pd.DataFrame) -> None:
     truth, predicted = joined["child"].astype(bool), joined["blocked"]
     tp = int((truth & predicted).sum())
@@ -53,6 +54,7 @@ def test_text_rule_recall_and_precision_on_hand_labels(joined: pd.DataFrame) -> 
     assert precision >= 0.90, f"precision {precision:.3f}; false hits {false_hits}"
 
 
+@pytest.mark.realdata
 def test_every_test_query_is_labelled(joined: pd.DataFrame) -> None:
     test = pd.read_csv(DATASET / "test_queries.csv", sep="|", index_col=0)
     assert len(test) == 500
