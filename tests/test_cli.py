@@ -1,0 +1,121 @@
+"""`imagesearch search|score` run as a user runs them: a subprocess, on the tiny real index."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from imagesearch.legal import DISCLAIMER, VisualClassifier
+from imagesearch.search import MAX_QUERY_CHARS
+
+pytest_plugins = ["tests.search_fixture"]
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def imagesearch(*args: str | os.PathLike) -> subprocess.CompletedProcess:
+    """Run the CLI: the installed ``imagesearch`` script if there is one, else ``python -m``."""
+    script = shutil.which("imagesearch")
+    command = [script] if script else [sys.executable, "-m", "imagesearch.cli"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, env=env,
+                          cwd=REPO, timeout=300)
+
+
+# ------------------------------------------------------------------ search
+def test_search_prints_rank_score_and_path(search_index):
+    run = imagesearch("search", "a red circle", "-k", "3", "--index", search_index.folder)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert len(lines) == 3
+    for rank, line in enumerate(lines, start=1):
+        number, score, path = line.split(maxsplit=2)
+        assert int(number) == rank
+        assert 0.0 <= float(score) <= 1.0
+        assert Path(path).name in search_index.allowed_images and Path(path).is_file()
+
+
+def test_search_json(search_index):
+    run = imagesearch("search", "two dogs play in the snow", "-k", "2", "--json", "--index", search_index.folder)
+    assert run.returncode == 0, run.stderr
+    body = json.loads(run.stdout)
+    assert body["disclaimer"] is None and len(body["results"]) == 2
+    assert {h["image"] for h in body["results"]} <= set(search_index.allowed_images)
+
+
+def test_search_blocked_query_prints_the_disclaimer(search_index):
+    run = imagesearch("search", "a little girl playing", "--index", search_index.folder)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == DISCLAIMER
+
+
+@pytest.mark.parametrize("args, message", [
+    (["x" * (MAX_QUERY_CHARS + 1)], "longer than"),
+    (["dogs", "-k", "0"], "k must be"),
+    (["   "], "empty"),
+])
+def test_search_bad_input_exits_2(search_index, args, message):
+    run = imagesearch("search", *args, "--index", search_index.folder)
+    assert run.returncode == 2
+    assert message in run.stderr and run.stdout == ""
+
+
+def test_search_without_an_index_exits_2(tmp_path):
+    run = imagesearch("search", "dogs", "--index", tmp_path / "nowhere")
+    assert run.returncode == 2
+    assert "nowhere" in run.stderr and "dvc repro" in run.stderr
+
+
+# ------------------------------------------------------------------ score
+def test_score_prints_a_number_in_unit_interval(search_index):
+    image = search_index.image_file(search_index.allowed_images[0])
+    run = imagesearch("score", "--image", image, "--text", "a red circle", "--index", search_index.folder)
+    assert run.returncode == 0, run.stderr
+    assert 0.0 <= float(run.stdout.strip()) <= 1.0
+
+
+def test_score_blocked_text_prints_the_disclaimer(search_index):
+    image = search_index.image_file(search_index.allowed_images[0])
+    run = imagesearch("score", "--image", image, "--text", "a boy with a ball", "--index", search_index.folder)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == DISCLAIMER
+
+
+def test_score_image_flagged_by_the_visual_classifier_prints_the_disclaimer(search_index, tmp_path):
+    # an index whose classifier flags every image: the caption is harmless, the image is not
+    index = tmp_path / "index"
+    shutil.copytree(search_index.folder, index)
+    classifier = VisualClassifier.load(index / "visual_classifier.joblib")
+    VisualClassifier(classifier.model, 0.0, classifier.dim).save(index / "visual_classifier.joblib")
+    image = search_index.image_file(search_index.allowed_images[0])
+    run = imagesearch("score", "--image", image, "--text", "a red circle", "--index", index)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == DISCLAIMER
+
+
+@pytest.mark.parametrize("content", [b"", b"this is not a picture", b"\xff\xd8\xff\xe0truncated jpeg"])
+def test_score_bad_image_file_exits_2_naming_the_file(search_index, tmp_path, content):
+    bad = tmp_path / "holiday photo.jpg"
+    bad.write_bytes(content)
+    run = imagesearch("score", "--image", bad, "--text", "a red circle", "--index", search_index.folder)
+    assert run.returncode == 2
+    assert str(bad) in run.stderr and "Traceback" not in run.stderr
+
+
+def test_score_missing_image_exits_2(search_index, tmp_path):
+    missing = tmp_path / "nope.jpg"
+    run = imagesearch("score", "--image", missing, "--text", "a red circle", "--index", search_index.folder)
+    assert run.returncode == 2
+    assert str(missing) in run.stderr
+
+
+def test_score_empty_text_exits_2(search_index):
+    image = search_index.image_file(search_index.allowed_images[0])
+    run = imagesearch("score", "--image", image, "--text", " ", "--index", search_index.folder)
+    assert run.returncode == 2 and "empty" in run.stderr
