@@ -1,0 +1,141 @@
+"""The encoder interface and the name -> backend registries.
+
+Every encoder maps items to an ``(n, d)`` float32 array whose rows have unit L2 norm, so a dot
+product is a cosine similarity. Encoders are built from their params section
+(``{"encoder": name, "batch_size": int, "options": {...}}``) and load their model lazily, on the
+first ``encode``: building one is cheap, which lets a stage compute the cache key and skip the model
+entirely when every vector is already cached.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+E = TypeVar("E", bound="Encoder")
+
+
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm, as float32. All-zero rows stay zero (nothing to point at)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2:
+        raise ValueError(f"expected a 2-d array of vectors, got shape {vectors.shape}")
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)
+
+
+def hash_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_tree(path: str | Path) -> str:
+    """sha256 over a file or a folder's files (relative names and bytes), in a stable order."""
+    path = Path(path)
+    if path.is_file():
+        return hash_file(path)
+    digest = hashlib.sha256()
+    for child in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(child.relative_to(path).as_posix().encode())
+        digest.update(hash_file(child).encode())
+    return digest.hexdigest()
+
+
+class Encoder:
+    """Common part of image and text encoders.
+
+    Subclasses set ``name`` (via the registry), implement ``dim`` and the batch encoding, and may
+    extend :meth:`identity` with anything else that changes the vectors (a weights file's hash,
+    fitted state).
+    """
+
+    name: str = ""
+    #: Bump when a backend's preprocessing changes, so cached vectors are not reused.
+    version: int = 1
+
+    def __init__(self, options: Mapping[str, Any] | None = None, batch_size: int = 32) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.options: dict[str, Any] = dict(options or {})
+        self.batch_size = int(batch_size)
+
+    @property
+    def dim(self) -> int:
+        raise NotImplementedError
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that determines the vectors (not the batch size or thread counts)."""
+        return {"name": self.name, "version": self.version, "options": self.options}
+
+    def fingerprint(self) -> str:
+        """A stable hash of :meth:`identity`: the cache key part that names the encoder."""
+        payload = json.dumps(self.identity(), sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def describe(self) -> dict[str, Any]:
+        """What gets stored next to the vectors (``VectorSet.encoder``)."""
+        return {
+            "name": self.name,
+            "dim": self.dim,
+            "options": self.options,
+            "fingerprint": self.fingerprint(),
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, options={self.options!r})"
+
+
+class Registry(Generic[E]):
+    """Backends by name. ``@registry.register("name")`` on a class; ``registry.build(params)``."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._backends: dict[str, type[E]] = {}
+
+    def register(self, name: str) -> Callable[[type[E]], type[E]]:
+        def decorator(cls: type[E]) -> type[E]:
+            if name in self._backends:
+                raise ValueError(f"{self.kind} encoder {name!r} registered twice")
+            cls.name = name
+            self._backends[name] = cls
+            return cls
+
+        return decorator
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._backends
+
+    def __iter__(self):
+        return iter(sorted(self._backends))
+
+    def __len__(self) -> int:
+        return len(self._backends)
+
+    def get(self, name: str) -> type[E]:
+        try:
+            return self._backends[name]
+        except KeyError:
+            raise ValueError(
+                f"unknown {self.kind} encoder {name!r}; known: {', '.join(sorted(self._backends))}"
+            ) from None
+
+    def build(self, params: Mapping[str, Any]) -> E:
+        """Build from a params section: ``encoder`` (required), ``batch_size``, ``options``."""
+        if not isinstance(params, Mapping) or "encoder" not in params:
+            raise ValueError(f"{self.kind} encoder params need an 'encoder' key, got {params!r}")
+        unknown = set(params) - {"encoder", "batch_size", "options"}
+        if unknown:
+            raise ValueError(f"unknown {self.kind} encoder params: {sorted(unknown)}")
+        cls = self.get(params["encoder"])
+        options = params.get("options") or {}
+        if not isinstance(options, Mapping):
+            raise ValueError(f"'options' must be a mapping, got {type(options).__name__}")
+        return cls(options=options, batch_size=int(params.get("batch_size", 32)))

