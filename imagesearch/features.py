@@ -6,13 +6,18 @@ similarities computed in spaces where images and texts are comparable:
 - ``i2t``: a ridge map from (standardised) image vectors into the text space, cosine with the text;
   the same similarity z-scored against reference captions (corrects "hub" images that are close to
   every text) and against reference images (puts different queries on one scale);
-- ``t2i``: a ridge map from text into image space, cosine with the image;
+- ``csls``: cross-domain similarity local scaling, ``2·i2t − r_image − r_text`` where ``r`` is the
+  mean cosine with the ``k`` nearest references of the other modality (a sharper hubness fix);
+- ``i2t_rank_text``: the share of reference images the text prefers to this image (a per-query
+  rank, the retrieval task's own scale);
+- ``t2i``: a ridge map from text into image space, cosine with the image (also z-scored per text);
 - ``knn``: the query's nearest reference captions vote for their own images (a kernel regression
-  from text to image space), cosine with the image;
+  from text to image space), cosine with the image (also z-scored per text);
 - ``prod_*``: element-wise products of both sides in a small PCA basis of the text space.
 
 Everything here is fitted only on the rows given to :meth:`JointSpace.fit`, so callers control
-leakage by what they pass in.
+leakage by what they pass in. Every feature except ``prod_*`` is a similarity: higher means a
+better match, which the model may enforce with monotone constraints (``MONOTONE``).
 """
 from __future__ import annotations
 
@@ -21,6 +26,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.linear_model import Ridge
+
+SIMILARITIES = ["i2t", "i2t_z_image", "i2t_z_text", "csls", "i2t_rank_text", "t2i", "t2i_z_text",
+                "knn", "knn_z_text"]
+RANK_QUANTILES = 101  # reference cosines per text kept for the per-query rank feature
 
 
 def l2_normalise(matrix: np.ndarray) -> np.ndarray:
@@ -34,6 +43,16 @@ def softmax_rows(logits: np.ndarray) -> np.ndarray:
     return weights / weights.sum(axis=1, keepdims=True)
 
 
+def top_k_mean(similarities: np.ndarray, k: int) -> np.ndarray:
+    """Mean of each row's ``k`` largest values (CSLS neighbourhood radius)."""
+    k = max(1, min(k, similarities.shape[1]))
+    return np.partition(similarities, -k, axis=1)[:, -k:].mean(axis=1).astype(np.float32)
+
+
+def _row_stats(similarities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return similarities.mean(axis=1), similarities.std(axis=1) + 1e-6
+
+
 @dataclass
 class ImageSide:
     """What the features need from a set of images; precomputed once per catalog."""
@@ -42,10 +61,14 @@ class ImageSide:
     standard: np.ndarray    # (n, di) standardised image vectors, unit rows
     hub_mean: np.ndarray    # (n,) mean cosine of the mapped image with the reference captions
     hub_std: np.ndarray     # (n,)
+    hub_top: np.ndarray     # (n,) mean cosine with its k nearest reference captions
     basis: np.ndarray       # (n, k) mapped image in the PCA basis
 
     def take(self, rows: np.ndarray) -> "ImageSide":
         return ImageSide(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
+
+    def __len__(self) -> int:
+        return len(self.mapped)
 
 
 @dataclass
@@ -57,10 +80,19 @@ class TextSide:
     knn: np.ndarray         # (n, di) kernel-weighted own images of the nearest reference captions
     ref_mean: np.ndarray    # (n,) mean cosine of the text with the mapped reference images
     ref_std: np.ndarray     # (n,)
+    ref_top: np.ndarray     # (n,) mean cosine with its k nearest mapped reference images
+    ref_quantiles: np.ndarray  # (n, RANK_QUANTILES) quantiles of those cosines, ascending
+    t2i_mean: np.ndarray    # (n,) mean/std of the t2i cosine with the reference images
+    t2i_std: np.ndarray
+    knn_mean: np.ndarray    # (n,) mean/std of the knn cosine with the reference images
+    knn_std: np.ndarray
     basis: np.ndarray       # (n, k)
 
     def take(self, rows: np.ndarray) -> "TextSide":
         return TextSide(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
+
+    def __len__(self) -> int:
+        return len(self.text)
 
 
 @dataclass
@@ -70,6 +102,7 @@ class JointSpace:
     alpha: float = 3000.0
     n_products: int = 16
     knn_temperature: float = 0.05
+    csls_k: int = 10
     mean_: np.ndarray = field(init=False, repr=False)
     scale_: np.ndarray = field(init=False, repr=False)
     i2t_: Ridge = field(init=False, repr=False)
@@ -78,6 +111,7 @@ class JointSpace:
     ref_texts_: np.ndarray = field(init=False, repr=False)
     ref_text_images_: np.ndarray = field(init=False, repr=False)
     ref_images_mapped_: np.ndarray = field(init=False, repr=False)
+    ref_images_standard_: np.ndarray = field(init=False, repr=False)
 
     def fit(self, images: np.ndarray, texts: np.ndarray, own_image: np.ndarray) -> "JointSpace":
         """Fit on reference images (n_i, di), captions (n_t, dt) and each caption's own image row.
@@ -96,6 +130,7 @@ class JointSpace:
         self.ref_texts_ = l2_normalise(texts)
         self.ref_text_images_ = l2_normalise(own)
         self.ref_images_mapped_ = l2_normalise(self.i2t_.predict(standard))
+        self.ref_images_standard_ = l2_normalise(standard)
         return self
 
     def _standardise(self, images: np.ndarray) -> np.ndarray:
@@ -105,8 +140,8 @@ class JointSpace:
         standard = self._standardise(images)
         mapped = l2_normalise(self.i2t_.predict(standard))
         hubs = mapped @ self.ref_texts_.T
-        return ImageSide(mapped, l2_normalise(standard), hubs.mean(axis=1), hubs.std(axis=1) + 1e-6,
-                         self.pca_.transform(mapped).astype(np.float32))
+        return ImageSide(mapped, l2_normalise(standard), *_row_stats(hubs), top_k_mean(hubs, self.csls_k),
+                         self._basis(mapped))
 
     def text_side(self, texts: np.ndarray) -> TextSide:
         texts = l2_normalise(texts)
@@ -114,25 +149,64 @@ class JointSpace:
         weights = softmax_rows((texts @ self.ref_texts_.T) / self.knn_temperature)
         knn = l2_normalise(weights @ self.ref_text_images_)
         refs = texts @ self.ref_images_mapped_.T
-        return TextSide(texts, mapped, knn, refs.mean(axis=1), refs.std(axis=1) + 1e-6,
-                        self.pca_.transform(texts).astype(np.float32))
+        quantiles = np.quantile(refs, np.linspace(0.0, 1.0, RANK_QUANTILES), axis=1).T
+        return TextSide(texts, mapped, knn, *_row_stats(refs), top_k_mean(refs, self.csls_k),
+                        quantiles.astype(np.float32),
+                        *_row_stats(mapped @ self.ref_images_standard_.T),
+                        *_row_stats(knn @ self.ref_images_standard_.T), self._basis(texts))
 
     @property
     def feature_names(self) -> list[str]:
-        return (["i2t", "i2t_z_image", "i2t_z_text", "t2i", "knn"]
-                + [f"prod_{k}" for k in range(self.pca_.n_components_)])
+        return SIMILARITIES + [f"prod_{k}" for k in range(self.n_products)]
+
+    @property
+    def monotone(self) -> list[int]:
+        """+1 for similarities (never lower the score as they grow), 0 for the products."""
+        return [1] * len(SIMILARITIES) + [0] * self.n_products
+
+    def _basis(self, vectors: np.ndarray) -> np.ndarray:
+        """Coordinates in the PCA basis, zero-padded to ``n_products`` columns so that spaces
+        fitted on few captions (small folds) give the same number of features."""
+        return _padded(self.pca_.transform(vectors), self.n_products)
+
+
+def _rank_share(quantiles: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    """Share of reference images below ``similarity``, per row: quantiles (n, q), similarity (n, m)."""
+    q = quantiles.shape[1]
+    counts = np.empty(similarity.shape, dtype=np.float32)
+    for row in range(len(quantiles)):
+        counts[row] = np.searchsorted(quantiles[row], similarity[row], side="right")
+    return counts / q
+
+
+def _similarity_columns(i2t: np.ndarray, t2i: np.ndarray, knn: np.ndarray, images: ImageSide,
+                        texts: TextSide, image_axis: tuple, text_axis: tuple) -> list[np.ndarray]:
+    def img(values: np.ndarray) -> np.ndarray:
+        return values[image_axis]
+
+    def txt(values: np.ndarray) -> np.ndarray:
+        return values[text_axis]
+
+    return [
+        i2t,
+        (i2t - img(images.hub_mean)) / img(images.hub_std),
+        (i2t - txt(texts.ref_mean)) / txt(texts.ref_std),
+        2.0 * i2t - img(images.hub_top) - txt(texts.ref_top),
+        None,  # rank share, filled by the caller (shape-specific)
+        t2i,
+        (t2i - txt(texts.t2i_mean)) / txt(texts.t2i_std),
+        knn,
+        (knn - txt(texts.knn_mean)) / txt(texts.knn_std),
+    ]
 
 
 def pair_features(images: ImageSide, texts: TextSide) -> np.ndarray:
     """Features of aligned pairs: row i of ``images`` with row i of ``texts``."""
     i2t = np.einsum("ij,ij->i", images.mapped, texts.text)
-    columns = [
-        i2t,
-        (i2t - images.hub_mean) / images.hub_std,
-        (i2t - texts.ref_mean) / texts.ref_std,
-        np.einsum("ij,ij->i", images.standard, texts.mapped),
-        np.einsum("ij,ij->i", images.standard, texts.knn),
-    ]
+    columns = _similarity_columns(
+        i2t, np.einsum("ij,ij->i", images.standard, texts.mapped),
+        np.einsum("ij,ij->i", images.standard, texts.knn), images, texts, (slice(None),), (slice(None),))
+    columns[4] = _rank_share(texts.ref_quantiles, i2t[:, None])[:, 0]
     return np.column_stack(columns + [images.basis * texts.basis]).astype(np.float32)
 
 
@@ -140,13 +214,9 @@ def grid_features(images: ImageSide, texts: TextSide) -> np.ndarray:
     """Features of every (text, image) combination: shape (n_texts * n_images, f), text-major."""
     n_texts, n_images = len(texts.text), len(images.mapped)
     i2t = texts.text @ images.mapped.T
-    columns = [
-        i2t,
-        (i2t - images.hub_mean[None, :]) / images.hub_std[None, :],
-        (i2t - texts.ref_mean[:, None]) / texts.ref_std[:, None],
-        texts.mapped @ images.standard.T,
-        texts.knn @ images.standard.T,
-    ]
+    columns = _similarity_columns(i2t, texts.mapped @ images.standard.T, texts.knn @ images.standard.T,
+                                  images, texts, (None, slice(None)), (slice(None), None))
+    columns[4] = _rank_share(texts.ref_quantiles, i2t)
     products = texts.basis[:, None, :] * images.basis[None, :, :]
     stacked = np.concatenate([np.stack(columns, axis=-1), products], axis=-1)
     return stacked.reshape(n_texts * n_images, -1).astype(np.float32)
@@ -166,15 +236,19 @@ class RawSpace:
         return self
 
     def image_side(self, images: np.ndarray) -> np.ndarray:
-        return self.image_pca_.transform(images).astype(np.float32)
+        return _padded(self.image_pca_.transform(images), self.n_components)
 
     def text_side(self, texts: np.ndarray) -> np.ndarray:
-        return self.text_pca_.transform(texts).astype(np.float32)
+        return _padded(self.text_pca_.transform(texts), self.n_components)
 
     @property
     def feature_names(self) -> list[str]:
-        return ([f"image_pc{k}" for k in range(self.image_pca_.n_components_)]
-                + [f"text_pc{k}" for k in range(self.text_pca_.n_components_)])
+        return ([f"image_pc{k}" for k in range(self.n_components)]
+                + [f"text_pc{k}" for k in range(self.n_components)])
+
+    @property
+    def monotone(self) -> list[int]:
+        return [0] * (2 * self.n_components)
 
     @staticmethod
     def pair_features(images: np.ndarray, texts: np.ndarray) -> np.ndarray:
@@ -184,6 +258,12 @@ class RawSpace:
     def grid_features(images: np.ndarray, texts: np.ndarray) -> np.ndarray:
         n_texts, n_images = len(texts), len(images)
         return np.hstack([np.tile(images, (n_texts, 1)), np.repeat(texts, n_images, axis=0)])
+
+
+def _padded(matrix: np.ndarray, columns: int) -> np.ndarray:
+    out = np.zeros((len(matrix), columns), dtype=np.float32)
+    out[:, : matrix.shape[1]] = matrix
+    return out
 
 
 JointSpace.pair_features = staticmethod(pair_features)  # one interface for both spaces

@@ -48,14 +48,19 @@ class EncoderParams(Section):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+# The backends' names, checked here without importing the encoders, so that every stage does
+# not depend on the encoder code (tests/test_params.py keeps these equal to the registries).
+IMAGE_ENCODER_NAMES = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2", "resnet18",
+                       "resnet50", "tfhub")
+TEXT_ENCODER_NAMES = ("minilm", "tfidf", "use", "tfhub")
+
+
 class ImageEncoderParams(EncoderParams):
     @field_validator("encoder")
     @classmethod
     def _known(cls, name: str) -> str:
-        from imagesearch.encoders import IMAGE_ENCODERS
-
-        if name not in IMAGE_ENCODERS:
-            raise ValueError(f"unknown image encoder {name!r}; known: {sorted(IMAGE_ENCODERS)}")
+        if name not in IMAGE_ENCODER_NAMES:
+            raise ValueError(f"unknown image encoder {name!r}; known: {list(IMAGE_ENCODER_NAMES)}")
         return name
 
 
@@ -63,10 +68,8 @@ class TextEncoderParams(EncoderParams):
     @field_validator("encoder")
     @classmethod
     def _known(cls, name: str) -> str:
-        from imagesearch.encoders import TEXT_ENCODERS
-
-        if name not in TEXT_ENCODERS:
-            raise ValueError(f"unknown text encoder {name!r}; known: {sorted(TEXT_ENCODERS)}")
+        if name not in TEXT_ENCODER_NAMES:
+            raise ValueError(f"unknown text encoder {name!r}; known: {list(TEXT_ENCODER_NAMES)}")
         return name
 
 

@@ -1,0 +1,28 @@
+"""Shared fixtures: offline mode, the tiny dataset, and where the real dataset is."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+from tests.tinydata import make_tiny_dataset  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_DATASET = REPO.parent / "shared" / "datasets" / "dsplus_integrated_project_4"
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh tiny dataset folder in the real formats (read-only by convention: copy to change)."""
+    return make_tiny_dataset(tmp_path_factory.mktemp("tiny") / "dataset")
+
+
+@pytest.fixture(scope="session")
+def real_dataset() -> Path:
+    if not REAL_DATASET.is_dir():
+        pytest.skip("the real dataset is not at ../shared/datasets/dsplus_integrated_project_4")
+    return REAL_DATASET
