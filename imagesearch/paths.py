@@ -21,6 +21,7 @@ ALLOWED_PAIRS = LEGAL / "train_pairs.parquet"
 BLOCKED_IMAGES = LEGAL / "blocked_images.parquet"
 BLOCKED_QUERIES = LEGAL / "blocked_queries.parquet"
 VISUAL_CLASSIFIER = LEGAL / "visual_classifier.joblib"
+LEGAL_LABELS = Path("tests/fixtures/legal_labels.csv")  # hand labels (query_id, child)
 
 FEATURES = Path("data/features")
 IMAGE_VECTORS = FEATURES / "images.npz"
@@ -35,6 +36,7 @@ METRICS = Path("metrics")
 DATA_QUALITY = METRICS / "data_quality.json"
 LABELS_METRICS = METRICS / "labels.json"
 LEGAL_METRICS = METRICS / "legal.json"
+LEGAL_BLOCKED = METRICS / "legal_blocked.csv"
 CV_METRICS = METRICS / "cv.json"
 TEST_METRICS = METRICS / "test.json"
 ABLATION = METRICS / "ablation.json"

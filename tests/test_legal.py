@@ -1,6 +1,7 @@
 """The child-content rules: text rule, image propagation, visual classifier, CLI helper, stage."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -15,6 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from imagesearch.params import ParamsError
 from imagesearch.legal import (
     DISCLAIMER,
     TERMS_PATH,
@@ -269,11 +271,19 @@ def test_threshold_for_recall() -> None:
 
 
 # ------------------------------------------------------------------------------ the stage
-def _load_stage():
+def _run_stage(root: Path) -> None:
+    """Run stages/legal.py's main() with ``root`` as the working directory, as DVC would."""
     spec = importlib.util.spec_from_file_location("legal_stage", ROOT / "stages" / "legal.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    with contextlib.chdir(root):
+        module.main()
+
+
+def _write_params(root: Path, legal: dict) -> None:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["legal"] = legal
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
 
 
 CHILD_TEXTS = ["A little boy runs", "Two girls play", "a 7-year-old swings", "Kids in a pool",
@@ -319,9 +329,8 @@ def build_dataset(root: Path, child: list[bool], expert: list[float], seed: int 
     pairs.to_parquet(root / "data/labels/pairs.parquet", index=False)
     save_vectors(root / "data/features/images.npz",
                  VectorSet(tuple(images["image"]), vectors, {"name": "random"}))
-    (root / "params.yaml").write_text(yaml.safe_dump({"legal": {
-        "expert_confirm_mean": 3.0, "crowd_confirm_share": 0.66, "visual_recall": 0.95,
-        "folds": 3, "seed": 0}}))
+    _write_params(root, {"expert_confirm_mean": 3.0, "crowd_confirm_share": 0.66,
+                         "visual_recall": 0.95, "folds": 3, "seed": 0})
 
 
 def _check_outputs(root: Path) -> dict:
@@ -349,8 +358,7 @@ def test_stage_on_a_tiny_synthetic_dataset(tmp_path: Path, monkeypatch: pytest.M
     child = [i % 3 == 0 for i in range(30)]
     expert = [4.0 if i % 4 == 0 else 1.0 for i in range(30)]
     build_dataset(tmp_path, child, expert)
-    stage = _load_stage()
-    stage.main(tmp_path)
+    _run_stage(tmp_path)
     metrics = _check_outputs(tmp_path)
     assert metrics["texts"]["blocked_by_split"]["train"] == sum(child)
     assert metrics["texts"]["blocked_by_split"]["test"] == 6   # child texts on odd test images
@@ -375,15 +383,14 @@ def test_stage_on_a_tiny_synthetic_dataset(tmp_path: Path, monkeypatch: pytest.M
 def test_stage_train_pairs_never_contain_blocked_items(tmp_path_factory, child, expert, seed) -> None:
     root = tmp_path_factory.mktemp("legal")
     build_dataset(root, child, expert, seed=seed)
-    _load_stage().main(root)
+    _run_stage(root)
     _check_outputs(root)
 
 
 def test_stage_rejects_bad_params(tmp_path: Path) -> None:
     build_dataset(tmp_path, [i % 2 == 0 for i in range(20)], [1.0] * 20)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"legal": {
-        "expert_confirm_mean": 9.0, "crowd_confirm_share": 0.66, "visual_recall": 0.95,
-        "folds": 3, "seed": 0}}))
-    with pytest.raises(Exception, match="expert_confirm_mean"):
-        _load_stage().main(tmp_path)
+    _write_params(tmp_path, {"expert_confirm_mean": 9.0, "crowd_confirm_share": 0.66,
+                             "visual_recall": 0.95, "folds": 3, "seed": 0})
+    with pytest.raises(ParamsError, match="legal.expert_confirm_mean"):
+        _run_stage(tmp_path)
     assert not (tmp_path / "data/legal").exists()
