@@ -66,12 +66,13 @@ def run(params: dict, root: Path = ROOT, cache_root: Path | None = None,
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", type=Path, default=ROOT / "params.yaml")
+    parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this one)")
+    parser.add_argument("--params", type=Path, help="params file (default: ROOT/params.yaml)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    params = yaml.safe_load(args.params.read_text())["embed_texts"]
+    params = yaml.safe_load((args.params or args.root / "params.yaml").read_text())["embed_texts"]
     start = time.perf_counter()
-    run(params)
+    run(params, root=args.root)
     log.info("embed_texts took %.2f s", time.perf_counter() - start)
 
 

@@ -307,13 +307,41 @@ class ResNet50(TorchvisionResNet):
 
 
 # -- TensorFlow Hub ------------------------------------------------------------------------------
+def _import_tensorflow_hub() -> Any:
+    """Import tensorflow_hub, which (0.16.1) still needs ``pkg_resources.parse_version``.
+
+    setuptools >= 81 no longer ships ``pkg_resources``; rather than pin an old setuptools for the
+    whole environment, give tensorflow_hub the one function it uses, from ``packaging``.
+    """
+    import sys
+    import types
+
+    if "tensorflow_hub" in sys.modules:
+        return sys.modules["tensorflow_hub"]
+    try:
+        import pkg_resources  # noqa: F401
+
+        shimmed = False
+    except ImportError:
+        from packaging.version import parse
+
+        sys.modules["pkg_resources"] = types.SimpleNamespace(parse_version=parse)  # type: ignore[assignment]
+        shimmed = True
+    try:
+        import tensorflow_hub
+    finally:
+        if shimmed:  # only tensorflow_hub's import-time check sees the stand-in
+            del sys.modules["pkg_resources"]
+    return tensorflow_hub
+
+
 def load_tfhub(handle: str) -> Any:
     """``tensorflow_hub.load`` with TensorFlow imported only now (it costs seconds and memory)."""
     try:
-        import tensorflow_hub as hub
+        hub = _import_tensorflow_hub()
     except ImportError as err:
         raise RuntimeError(
-            "the tfhub encoders need tensorflow-cpu and tensorflow-hub installed"
+            f"the tfhub encoders need tensorflow-cpu and tensorflow-hub installed ({err})"
         ) from err
     return hub.load(str(handle))
 
