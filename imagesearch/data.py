@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+MAX_VOTES = 1_000_000  # more votes than this on one pair is a broken count, not a crowd
 QUERY_ID = re.compile(r"^(?P<image>[^#\s]+\.(?:jpg|jpeg|png))#(?P<n>\d+)$", re.IGNORECASE)
 
 
@@ -94,12 +95,14 @@ def read_table(path: Path, spec: TableSpec, quarantine: Quarantine) -> pd.DataFr
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: bytes that are not UTF-8 ({err.reason})") from None
-    lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter))
-    numbered = [(number, row) for number, row in enumerate(lines, start=1) if any(c.strip() for c in row)]
+    numbered = [(number, row) for number, row in _parse(path, text, spec.delimiter)
+                if any(c.strip() for c in row)]
     if spec.header is not None:
         if not numbered or tuple(c.strip() for c in numbered[0][1]) != spec.header:
             got = numbered[0][1] if numbered else "nothing"
-            raise DataError(f"{path}:1: expected header {list(spec.header)}, got {got}")
+            line = numbered[0][0] if numbered else 1
+            raise DataError(f"{path}:{line}: expected header {list(spec.header)}, got {got}"
+                            f"{_separator_hint(text, spec)}")
         numbered = numbered[1:]
     elif numbered and _looks_like_header(numbered[0][1], spec):
         raise DataError(f"{path}:1: this file has no header, but line 1 looks like one: {numbered[0][1]}")
@@ -111,7 +114,7 @@ def read_table(path: Path, spec: TableSpec, quarantine: Quarantine) -> pd.DataFr
         n, row = numbered[0]
         raise DataError(
             f"{path}:{n}: expected {width} fields separated by {spec.delimiter!r}, got {len(row)} "
-            f"(wrong separator or columns?)"
+            f"(wrong separator or columns?){_separator_hint(text, spec)}"
         )
     quarantine.rows_in[name] += len(numbered)
     for n, row in numbered:
@@ -120,6 +123,34 @@ def read_table(path: Path, spec: TableSpec, quarantine: Quarantine) -> pd.DataFr
     frame = pd.DataFrame([row for _, row in good], columns=list(spec.columns), dtype="string")
     frame.insert(0, "line", [n for n, _ in good])
     return frame
+
+
+def _parse(path: Path, text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """CSV records with the file line each starts on (a quoted field may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows, start = [], 1
+    try:
+        for row in reader:
+            if reader.line_num != start:  # no field of these tables may hold a line break
+                raise DataError(f"{path}:{start}: a quoted field runs over lines {start}-{reader.line_num} "
+                                f"(an unclosed quote?)")
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as err:  # a field over csv's size limit
+        raise DataError(f"{path}:{start}: cannot parse as {delimiter!r}-separated text ({err})") from None
+    return rows
+
+
+SEPARATORS = (",", "\t", "|", ";")
+
+
+def _separator_hint(text: str, spec: TableSpec) -> str:
+    """' (it looks ';'-separated)' when another separator splits line 1 into the expected width."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    for other in SEPARATORS:
+        if other != spec.delimiter and len(next(csv.reader([first], delimiter=other), [])) == len(spec.columns):
+            return f" (it looks {other!r}-separated)"
+    return ""
 
 
 def _looks_like_header(row: list[str], spec: TableSpec) -> bool:
@@ -146,9 +177,12 @@ def split_query_ids(frame: pd.DataFrame, table: str, quarantine: Quarantine) -> 
 
 
 def numeric(frame: pd.DataFrame, column: str, table: str, quarantine: Quarantine) -> pd.DataFrame:
-    values = pd.to_numeric(frame[column].str.strip(), errors="coerce")
+    """Parse ``column`` as numbers; NaN, inf and text are quarantined as ``non_numeric_<column>``."""
+    raw = frame[column]
+    values = pd.to_numeric(raw.str.strip(), errors="coerce").astype("float64")
     frame = frame.assign(**{column: values})
-    return drop_rows(frame, values.isna(), table, f"non_numeric_{column}", quarantine)
+    return drop_rows(frame, ~np.isfinite(values), table, f"non_numeric_{column}", quarantine,
+                     raw.astype(str))
 
 
 def drop_duplicates(frame: pd.DataFrame, key: list[str], values: list[str], table: str,
@@ -158,7 +192,14 @@ def drop_duplicates(frame: pd.DataFrame, key: list[str], values: list[str], tabl
     frame = drop_rows(frame, repeated, table, "duplicate_row", quarantine)
     conflicting = frame.duplicated(key, keep=False)
     return drop_rows(frame, conflicting, table, "conflicting_duplicate", quarantine,
-                     frame[key].astype(str).agg("/".join, axis=1))
+                     _joined(frame, key, "/"))
+
+
+def _joined(frame: pd.DataFrame, columns: list[str], sep: str) -> pd.Series:
+    """The columns' values joined per row (an empty Series for an empty frame, not a DataFrame)."""
+    if frame.empty:
+        return pd.Series("", index=frame.index, dtype=object)
+    return frame[columns].astype(str).agg(sep.join, axis=1)
 
 
 def drop_missing_images(frame: pd.DataFrame, column: str, valid: set[str], table: str,
@@ -253,6 +294,9 @@ def validate_dataset(root: str | Path, min_side: int, max_pixels: int, progress:
     test_listed = test_listed.assign(image=test_listed["image"].str.strip())
     test_listed = drop_rows(test_listed, test_listed.duplicated("image"), TEST_IMAGES.file,
                             "duplicate_row", q)
+    # a listed name must be a plain file name in test_images/, never a path out of it
+    test_listed = drop_rows(test_listed, ~test_listed["image"].map(_plain_name), TEST_IMAGES.file,
+                            "bad_image_name", q, test_listed["image"])
     test_listed = drop_rows(test_listed, ~test_listed["image"].map(lambda n: (root / "test_images" / n).is_file()),
                             TEST_IMAGES.file, "missing_file", q, test_listed["image"])
     images = pd.concat([
@@ -273,6 +317,10 @@ def validate_dataset(root: str | Path, min_side: int, max_pixels: int, progress:
         train_captions.assign(split="train"),
         queries[["query_id", "query_text"]].assign(query_image=queries["image"], split="test"),
     ], ignore_index=True)
+    _require_rows(root, {"train_images": (images["split"] == "train").sum(),
+                         "test_images": (images["split"] == "test").sum(),
+                         TRAIN_PAIRS.file: len(pairs), EXPERT.file: len(expert), CROWD.file: len(crowd),
+                         TEST_QUERIES.file: len(queries)}, q)
     return CleanData(
         images=images,
         captions=captions.reset_index(drop=True),
@@ -283,6 +331,20 @@ def validate_dataset(root: str | Path, min_side: int, max_pixels: int, progress:
         quarantine=q,
         test_listing_rows=len(test_listed),
     )
+
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\0:")
+
+
+def _require_rows(root: Path, kept: dict[str, int], q: Quarantine) -> None:
+    """A table (or image folder) with nothing left after quarantine fails fast, naming why."""
+    for table, n in kept.items():
+        if n == 0:
+            key = "images" if table.endswith("_images") else table
+            reasons = dict(q.count(key).most_common(3)) or "none"
+            raise DataError(f"{root / table}: nothing usable left after validation "
+                            f"(most common quarantine reasons: {reasons})")
 
 
 def _strip_text(frame: pd.DataFrame, table: str, q: Quarantine) -> pd.DataFrame:
@@ -315,7 +377,7 @@ def _clean_expert(frame: pd.DataFrame, train_ok: set[str], q: Quarantine) -> pd.
     out_of_range = pd.Series(((values < 1) | (values > 4) | (values != np.round(values))).any(axis=1),
                              index=frame.index)
     frame = drop_rows(frame, out_of_range, table, "expert_score_out_of_range", q,
-                      frame[scores].astype(str).agg(",".join, axis=1))
+                      _joined(frame, scores, ","))
     frame = frame.astype({c: "int64" for c in scores})
     frame = drop_duplicates(frame, ["image", "query_id"], scores, table, q)
     return drop_missing_images(frame, "image", train_ok, table, q)
@@ -330,7 +392,8 @@ def _clean_crowd(frame: pd.DataFrame, train_ok: set[str], q: Quarantine) -> pd.D
     share, yes, no = frame["share_yes"], frame["n_yes"], frame["n_no"]
     frame = drop_rows(frame, (share < 0) | (share > 1), table, "crowd_share_out_of_range", q, share.astype(str))
     share, yes, no = frame["share_yes"], frame["n_yes"], frame["n_no"]
-    bad_counts = (yes < 0) | (no < 0) | (yes != yes.round()) | (no != no.round()) | (yes + no == 0)
+    bad_counts = ((yes < 0) | (no < 0) | (yes != yes.round()) | (no != no.round()) | (yes + no == 0)
+                  | (yes + no > MAX_VOTES))
     frame = drop_rows(frame, bad_counts, table, "bad_vote_counts", q)
     share, yes, no = frame["share_yes"], frame["n_yes"], frame["n_no"]
     inconsistent = (share - yes / (yes + no)).abs() > 0.01

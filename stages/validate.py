@@ -1,9 +1,16 @@
-"""DVC stage validate: raw tables and images -> clean typed tables + data_quality.json."""
+"""DVC stage validate: raw tables and images -> clean typed tables + data_quality.json.
+
+Bad params or a whole unusable input file end the stage with one line naming the key or the
+file, line and problem, and exit status 1; nothing is written (outputs are written only after
+everything is validated, each atomically).
+"""
 import logging
+import sys
 
 from imagesearch import paths
 from imagesearch.atomic import write_csv, write_json, write_parquet
-from imagesearch.data import validate_dataset
+from imagesearch.data import DataError, validate_dataset
+from imagesearch.params import ParamsError
 from imagesearch.stage import start
 
 
@@ -23,4 +30,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (DataError, ParamsError) as err:
+        print(f"validate: error: {err}", file=sys.stderr)
+        sys.exit(1)
