@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from fastapi.testclient import TestClient
 
 from imagesearch.legal import DISCLAIMER
 from imagesearch.search import MAX_K, MAX_QUERY_CHARS
-from imagesearch.web.app import create_app
+from imagesearch.web.app import SearchResponse, create_app
 
 pytest_plugins = ["tests.search_fixture"]
 
@@ -161,3 +164,29 @@ def test_page_escapes_the_query(client):
     response = client.get("/", params={"q": "<script>alert(1)</script>"})
     assert "<script>alert(1)</script>" not in response.text
     assert "&lt;script&gt;" in response.text
+
+
+
+# ------------------------------------------------------------------ property-based: any input, no 500
+# (schemathesis 4.32's pytest loader fails under pytest 9 — "'Function' object has no attribute
+# '_nodeid'" — so the contract is checked with hypothesis directly.)
+@given(q=st.text(max_size=MAX_QUERY_CHARS + 20), k=st.integers(-3, MAX_K + 3))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_api_any_query_is_200_or_422_and_keeps_the_schema(client, q, k):
+    response = client.get("/api/search", params={"q": q, "k": k})
+    if response.status_code == 200:
+        body = SearchResponse.model_validate(response.json())
+        assert (body.disclaimer is None) or not body.results
+        assert len(body.results) <= k
+    else:
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["msg"]
+
+
+@given(image_id=st.text(min_size=1, max_size=60))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_image_id_outside_the_catalog_is_404(client, search_index, image_id):
+    if image_id in (".", ".."):
+        return  # httpx folds "/images/.." into "/"; test_browser.py sends these byte-exact
+    response = client.get("/images/" + quote(image_id, safe=""))
+    assert response.status_code == (200 if image_id in search_index.allowed_images else 404)

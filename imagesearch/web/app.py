@@ -78,6 +78,11 @@ def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = 
         if loaded is None:
             log.info("loading the search index from %s", index_dir)
             loaded = Searcher.load(index_dir)
+        loaded.search("warm up", 1)  # the text encoder loads lazily: pay for it before serving
+        missing = [path for path in loaded.catalog["path"] if not Path(path).is_file()]
+        if missing:  # catalog paths are relative to the repository root: start the server there
+            log.warning("%d catalog image files are missing (cwd %s), e.g. %s",
+                        len(missing), Path.cwd(), missing[0])
         app.state.service = SearchService(loaded)
         log.info("serving %d catalog images", len(loaded))
         yield
