@@ -29,6 +29,17 @@ OUTPUT = Path("data/features/images.npz")
 REQUIRED_COLUMNS = {"image", "path"}
 
 
+def content_keys(table, paths: list[Path]) -> list[str]:
+    """sha256 of each image's bytes: validate's ``sha256`` column when it is complete (it hashed
+    the same files, and reading 130 MB again would dominate an incremental run), else hashed here.
+    """
+    if "sha256" in table.columns:
+        column = [str(v).lower() for v in table["sha256"].fillna("")]
+        if all(len(v) == 64 and all(c in "0123456789abcdef" for c in v) for v in column):
+            return column
+    return [file_key(p) for p in paths]
+
+
 def run(params: dict, root: Path = ROOT, cache_root: Path | None = None,
         progress: bool = True) -> VectorSet:
     """Embed all images listed in ``root/data/clean/images.parquet`` and write the vector file.
@@ -48,7 +59,7 @@ def run(params: dict, root: Path = ROOT, cache_root: Path | None = None,
     if absent:
         raise FileNotFoundError(f"{len(absent)} listed images are missing, e.g. {absent[:3]}")
 
-    keys = [file_key(p) for p in paths]
+    keys = content_keys(table, paths)
     cache = EmbeddingCache(cache_root or root / DEFAULT_ROOT, "image", encoder)
     vectors, hits = encode_cached(
         lambda items: encoder.encode(items, progress=progress), paths, keys, cache
