@@ -52,8 +52,9 @@ def aggregate(expert: pd.DataFrame, crowd: pd.DataFrame, captions: pd.DataFrame,
         expert_mean=expert[["expert_1", "expert_2", "expert_3"]].mean(axis=1)
     )[["image", "query_id", "query_image", "expert_mean"]]
     with_text = crowd["query_id"].isin(train_ids)
+    # callables, not Series: assigning a Series to an empty frame takes the Series' index (phantom rows)
     judged_crowd = crowd.loc[with_text].assign(
-        crowd_share=crowd["share_yes"], n_votes=crowd["n_yes"] + crowd["n_no"]
+        crowd_share=lambda d: d["share_yes"], n_votes=lambda d: d["n_yes"] + d["n_no"]
     )[["image", "query_id", "query_image", "crowd_share", "n_votes"]]
 
     pairs = judged_expert.merge(judged_crowd, on=["image", "query_id", "query_image"], how="outer")
