@@ -57,8 +57,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, default=DEFAULT_FOLDER)
     parser.add_argument("--encoder", default="efficientnet-lite0")
-    parser.add_argument("--batch-sizes", default="1,2,4,8,16,32")
-    parser.add_argument("--ceiling-images", type=int, default=96)
+    parser.add_argument("--batch-sizes", default="1,2,4,8,32")
+    parser.add_argument("--ceiling-images", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
 
@@ -81,17 +81,23 @@ def main() -> None:
     print(f"ceiling: {ceiling:.1f} img/s (batch {best_bs}, "
           f"{'channels_last' if best_cl else 'contiguous'})")
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     keys = [file_key(p) for p in paths]
     hashed = time.perf_counter() - start
     vectors, _ = encode_cached(lambda items: encoder.encode(items, batch_size=best_bs),
                                paths, keys, cache=None)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     assert vectors.shape[0] == len(paths)
     rate = len(paths) / elapsed
     print(f"end to end (hash + decode + model, batch {best_bs}): {len(paths)} images in "
           f"{elapsed:.1f} s ({hashed:.2f} s hashing) = {rate:.1f} img/s")
+    print(f"  process CPU time {cpu:.1f} s for {os.cpu_count()} cores "
+          f"({100 * cpu / (elapsed * (os.cpu_count() or 1)):.0f}% of the machine)")
     print(f"ratio end-to-end / ceiling: {rate / ceiling:.2f} (target >= 0.9)")
+    if os.getloadavg()[0] > (os.cpu_count() or 1) + 0.5:
+        print(f"warning: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: other "
+              "processes share the CPU, figures are noisy")
 
 
 if __name__ == "__main__":
