@@ -8,8 +8,9 @@ similarities computed in spaces where images and texts are comparable:
   every text) and against reference images (puts different queries on one scale);
 - ``csls``: cross-domain similarity local scaling, ``2·i2t − r_image − r_text`` where ``r`` is the
   mean cosine with the ``k`` nearest references of the other modality (a sharper hubness fix);
-- ``i2t_rank_text``: the share of reference images the text prefers to this image (a per-query
-  rank, the retrieval task's own scale);
+- ``i2t_softmax``: ``i2t`` minus the text's soft maximum (log-sum-exp at temperature
+  ``softmax_temperature``) over the mapped reference images: the log-probability that the text
+  picks this image out of the reference set, a per-query scale that rewards a clear winner;
 - ``t2i``: a ridge map from text into image space, cosine with the image (also z-scored per text);
 - ``knn``: the query's nearest reference captions vote for their own images (a kernel regression
   from text to image space), cosine with the image (also z-scored per text);
@@ -27,9 +28,8 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.linear_model import Ridge
 
-SIMILARITIES = ["i2t", "i2t_z_image", "i2t_z_text", "csls", "i2t_rank_text", "t2i", "t2i_z_text",
+SIMILARITIES = ["i2t", "i2t_z_image", "i2t_z_text", "csls", "i2t_softmax", "t2i", "t2i_z_text",
                 "knn", "knn_z_text"]
-RANK_QUANTILES = 101  # reference cosines per text kept for the per-query rank feature
 
 
 def l2_normalise(matrix: np.ndarray) -> np.ndarray:
@@ -47,6 +47,14 @@ def top_k_mean(similarities: np.ndarray, k: int) -> np.ndarray:
     """Mean of each row's ``k`` largest values (CSLS neighbourhood radius)."""
     k = max(1, min(k, similarities.shape[1]))
     return np.partition(similarities, -k, axis=1)[:, -k:].mean(axis=1).astype(np.float32)
+
+
+def soft_max(similarities: np.ndarray, temperature: float) -> np.ndarray:
+    """``temperature · log mean exp(s / temperature)`` per row: between the mean and the maximum."""
+    scaled = similarities / temperature
+    top = scaled.max(axis=1, keepdims=True)
+    lse = top[:, 0] + np.log(np.exp(scaled - top).mean(axis=1))
+    return (temperature * lse).astype(np.float32)
 
 
 def _row_stats(similarities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +89,7 @@ class TextSide:
     ref_mean: np.ndarray    # (n,) mean cosine of the text with the mapped reference images
     ref_std: np.ndarray     # (n,)
     ref_top: np.ndarray     # (n,) mean cosine with its k nearest mapped reference images
-    ref_quantiles: np.ndarray  # (n, RANK_QUANTILES) quantiles of those cosines, ascending
+    ref_lse: np.ndarray     # (n,) soft maximum of those cosines (log-sum-exp, in cosine units)
     t2i_mean: np.ndarray    # (n,) mean/std of the t2i cosine with the reference images
     t2i_std: np.ndarray
     knn_mean: np.ndarray    # (n,) mean/std of the knn cosine with the reference images
@@ -103,6 +111,7 @@ class JointSpace:
     n_products: int = 16
     knn_temperature: float = 0.05
     csls_k: int = 10
+    softmax_temperature: float = 0.02
     mean_: np.ndarray = field(init=False, repr=False)
     scale_: np.ndarray = field(init=False, repr=False)
     i2t_: Ridge = field(init=False, repr=False)
@@ -149,9 +158,8 @@ class JointSpace:
         weights = softmax_rows((texts @ self.ref_texts_.T) / self.knn_temperature)
         knn = l2_normalise(weights @ self.ref_text_images_)
         refs = texts @ self.ref_images_mapped_.T
-        quantiles = np.quantile(refs, np.linspace(0.0, 1.0, RANK_QUANTILES), axis=1).T
         return TextSide(texts, mapped, knn, *_row_stats(refs), top_k_mean(refs, self.csls_k),
-                        quantiles.astype(np.float32),
+                        soft_max(refs, self.softmax_temperature),
                         *_row_stats(mapped @ self.ref_images_standard_.T),
                         *_row_stats(knn @ self.ref_images_standard_.T), self._basis(texts))
 
@@ -170,15 +178,6 @@ class JointSpace:
         return _padded(self.pca_.transform(vectors), self.n_products)
 
 
-def _rank_share(quantiles: np.ndarray, similarity: np.ndarray) -> np.ndarray:
-    """Share of reference images below ``similarity``, per row: quantiles (n, q), similarity (n, m)."""
-    q = quantiles.shape[1]
-    counts = np.empty(similarity.shape, dtype=np.float32)
-    for row in range(len(quantiles)):
-        counts[row] = np.searchsorted(quantiles[row], similarity[row], side="right")
-    return counts / q
-
-
 def _similarity_columns(i2t: np.ndarray, t2i: np.ndarray, knn: np.ndarray, images: ImageSide,
                         texts: TextSide, image_axis: tuple, text_axis: tuple) -> list[np.ndarray]:
     def img(values: np.ndarray) -> np.ndarray:
@@ -192,7 +191,7 @@ def _similarity_columns(i2t: np.ndarray, t2i: np.ndarray, knn: np.ndarray, image
         (i2t - img(images.hub_mean)) / img(images.hub_std),
         (i2t - txt(texts.ref_mean)) / txt(texts.ref_std),
         2.0 * i2t - img(images.hub_top) - txt(texts.ref_top),
-        None,  # rank share, filled by the caller (shape-specific)
+        i2t - txt(texts.ref_lse),
         t2i,
         (t2i - txt(texts.t2i_mean)) / txt(texts.t2i_std),
         knn,
@@ -206,7 +205,6 @@ def pair_features(images: ImageSide, texts: TextSide) -> np.ndarray:
     columns = _similarity_columns(
         i2t, np.einsum("ij,ij->i", images.standard, texts.mapped),
         np.einsum("ij,ij->i", images.standard, texts.knn), images, texts, (slice(None),), (slice(None),))
-    columns[4] = _rank_share(texts.ref_quantiles, i2t[:, None])[:, 0]
     return np.column_stack(columns + [images.basis * texts.basis]).astype(np.float32)
 
 
@@ -216,7 +214,6 @@ def grid_features(images: ImageSide, texts: TextSide) -> np.ndarray:
     i2t = texts.text @ images.mapped.T
     columns = _similarity_columns(i2t, texts.mapped @ images.standard.T, texts.knn @ images.standard.T,
                                   images, texts, (None, slice(None)), (slice(None), None))
-    columns[4] = _rank_share(texts.ref_quantiles, i2t)
     products = texts.basis[:, None, :] * images.basis[None, :, :]
     stacked = np.concatenate([np.stack(columns, axis=-1), products], axis=-1)
     return stacked.reshape(n_texts * n_images, -1).astype(np.float32)

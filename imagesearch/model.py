@@ -35,11 +35,16 @@ class ModelConfig:
     space: str = "joint"              # "joint" or the "raw" ablation
     n_products: int = 16
     knn_temperature: float = 0.05
+    csls_k: int = 10
     feature_folds: int = 5
+    negatives_per_caption: int = 0    # sampled (caption, other training image) pairs, target 0
+    monotone: bool = False            # similarity features may only raise the score
+    n_jobs: int = 1                   # XGBoost threads; 1 is fastest on a shared 2-core machine
     early_stopping_fraction: float = 0.15
     seed: int = 0
     weights: dict[str, float] = field(default_factory=lambda: {"expert": 1.0, "crowd": 1.0,
-                                                               "both": 1.0, "own": 1.0})
+                                                               "both": 1.0, "own": 1.0,
+                                                               "sampled": 1.0})
     xgb: dict[str, Any] = field(default_factory=lambda: {
         "n_estimators": 600, "learning_rate": 0.05, "max_depth": 4, "subsample": 0.8,
         "colsample_bytree": 0.8, "min_child_weight": 1.0, "early_stopping_rounds": 50})
@@ -47,7 +52,7 @@ class ModelConfig:
     def make_space(self) -> Any:
         if self.space == "joint":
             return SPACES["joint"](alpha=self.ridge_alpha, n_products=self.n_products,
-                                   knn_temperature=self.knn_temperature)
+                                   knn_temperature=self.knn_temperature, csls_k=self.csls_k)
         return SPACES[self.space]()
 
 
@@ -65,20 +70,43 @@ class TrainingSet:
 
     @classmethod
     def build(cls, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
-              weights: dict[str, float]) -> "TrainingSet":
+              weights: dict[str, float], negatives_per_caption: int = 0, seed: int = 0) -> "TrainingSet":
+        """Resolve pairs to rows; add ``negatives_per_caption`` sampled negatives per caption.
+
+        A sampled negative is a caption with a training image other than its own that no judged
+        pair links to it, target 0, weight ``weights["sampled"]``: the retrieval task ranks a
+        query against arbitrary images, while the judged pairs are mostly near misses.
+        """
         image_ids = sorted(set(pairs["image"]) | set(pairs["query_image"]))
         captions = pairs.drop_duplicates("query_id").sort_values("query_id")
         image_row = {name: row for row, name in enumerate(image_ids)}
         text_row = {qid: row for row, qid in enumerate(captions["query_id"])}
-        return cls(
-            images=image_set.take(image_ids),
-            texts=text_set.take(list(captions["query_id"])),
-            own_image=captions["query_image"].map(image_row).to_numpy(),
-            pair_image=pairs["image"].map(image_row).to_numpy(),
-            pair_text=pairs["query_id"].map(text_row).to_numpy(),
-            target=pairs["target"].to_numpy(dtype=np.float32),
-            weight=pairs["source"].map(weights).to_numpy(dtype=np.float32),
-        )
+        own_image = captions["query_image"].map(image_row).to_numpy()
+        pair_image = pairs["image"].map(image_row).to_numpy()
+        pair_text = pairs["query_id"].map(text_row).to_numpy()
+        target = pairs["target"].to_numpy(dtype=np.float32)
+        weight = pairs["source"].map(lambda s: weights.get(s, 1.0)).to_numpy(dtype=np.float32)
+        if negatives_per_caption > 0 and len(image_ids) > 1:
+            rng = np.random.default_rng(seed)
+            n_images = len(image_ids)
+            neg_text = np.repeat(np.arange(len(own_image)), negatives_per_caption)
+            neg_image = rng.integers(0, n_images, size=len(neg_text))
+            known = set(zip(pair_image.tolist(), pair_text.tolist()))
+            keep = np.array([(i, t) not in known for i, t in zip(neg_image.tolist(), neg_text.tolist())])
+            keep &= neg_image != own_image[neg_text]
+            neg_text, neg_image = neg_text[keep], neg_image[keep]
+            pair_image = np.concatenate([pair_image, neg_image])
+            pair_text = np.concatenate([pair_text, neg_text])
+            target = np.concatenate([target, np.zeros(len(neg_text), dtype=np.float32)])
+            weight = np.concatenate([weight, np.full(len(neg_text), weights.get("sampled", 1.0),
+                                                     dtype=np.float32)])
+        return cls(images=image_set.take(image_ids), texts=text_set.take(list(captions["query_id"])),
+                   own_image=own_image, pair_image=pair_image, pair_text=pair_text, target=target,
+                   weight=weight)
+
+
+def _take(side: Any, rows: np.ndarray) -> Any:
+    return side.take(rows) if hasattr(side, "take") else side[rows]
 
 
 class RelevanceModel:
@@ -92,7 +120,8 @@ class RelevanceModel:
     # ---- training -------------------------------------------------------------------------
     def fit(self, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet) -> "RelevanceModel":
         """Fit on pairs (image, query_id, query_image, source, target) and their vectors."""
-        data = TrainingSet.build(pairs, image_set, text_set, self.config.weights)
+        data = TrainingSet.build(pairs, image_set, text_set, self.config.weights,
+                                 self.config.negatives_per_caption, self.config.seed + 2)
         features = self._out_of_fold_features(data)
         self.booster = self._fit_booster(features, data)
         self.space = self.config.make_space().fit(data.images, data.texts, data.own_image)
@@ -115,8 +144,11 @@ class RelevanceModel:
                 remap[keep_images] = np.arange(len(keep_images))
                 space = self.config.make_space().fit(
                     data.images[keep_images], data.texts[keep_texts], remap[data.own_image[keep_texts]])
-                block = space.pair_features(space.image_side(data.images[data.pair_image[rows]]),
-                                            space.text_side(data.texts[data.pair_text[rows]]))
+                # sides of each distinct image and caption once, then one row per pair
+                image_rows, image_index = np.unique(data.pair_image[rows], return_inverse=True)
+                text_rows, text_index = np.unique(data.pair_text[rows], return_inverse=True)
+                block = space.pair_features(_take(space.image_side(data.images[image_rows]), image_index),
+                                            _take(space.text_side(data.texts[text_rows]), text_index))
                 if features is None:
                     features = np.zeros((len(data.target), block.shape[1]), dtype=np.float32)
                 features[rows] = block
@@ -129,8 +161,11 @@ class RelevanceModel:
         rng = np.random.default_rng(self.config.seed + 1)
         held_images = rng.random(len(data.images)) < self.config.early_stopping_fraction
         held = held_images[data.pair_image]
-        common = dict(objective="reg:logistic", tree_method="hist", n_jobs=2,
+        common = dict(objective="reg:logistic", tree_method="hist", n_jobs=self.config.n_jobs,
                       random_state=self.config.seed, **params)
+        if self.config.monotone and self.config.space == "joint":
+            common["monotone_constraints"] = "(" + ",".join(
+                str(m) for m in self.config.make_space().monotone) + ")"
         probe = xgb.XGBRegressor(early_stopping_rounds=stopping, eval_metric="rmse", **common)
         probe.fit(features[~held], data.target[~held], sample_weight=data.weight[~held],
                   eval_set=[(features[held], data.target[held])],

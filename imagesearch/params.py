@@ -78,6 +78,7 @@ class SourceWeights(Section):
     crowd: float = Field(ge=0.0)
     both: float = Field(ge=0.0)
     own: float = Field(ge=0.0)
+    sampled: float = Field(default=1.0, ge=0.0)  # sampled negatives (caption vs another image)
 
 
 class XGBParams(Section):
@@ -95,6 +96,8 @@ class TrainParams(Section):
     folds: int = Field(ge=2)
     match_threshold: float = Field(ge=1.0, le=4.0)
     ridge_alpha: float = Field(gt=0.0)
+    negatives_per_caption: int = Field(default=0, ge=0)
+    monotone: bool = False
     weights: SourceWeights
     xgb: XGBParams
 

@@ -15,6 +15,7 @@ from imagesearch.vectors import load_vectors
 def main() -> None:
     params = start("train")
     config = ModelConfig(ridge_alpha=params.ridge_alpha, seed=params.seed,
+                         negatives_per_caption=params.negatives_per_caption, monotone=params.monotone,
                          weights=params.weights.model_dump(), xgb=params.xgb.model_dump())
     pairs = pd.read_parquet(paths.ALLOWED_PAIRS)
     images, texts = load_vectors(paths.IMAGE_VECTORS), load_vectors(paths.TEXT_VECTORS)

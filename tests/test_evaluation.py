@@ -1,0 +1,43 @@
+"""Grouped cross-validation and the test report on a planted relation."""
+import numpy as np
+import pandas as pd
+
+from imagesearch import evaluation
+from imagesearch.evaluation import cross_validate, image_folds
+from tests.test_model import SMALL
+from tests.synthetic_pairs import planted
+
+CV_KEYS = {"rmse", "mae", "roc_auc", "kendall_tau_c_expert", "kendall_tau_b_crowd", "ranking"}
+
+
+def test_image_folds_are_balanced_and_deterministic():
+    images = [f"i{k}" for k in range(23)]
+    folds = image_folds(images, 5, seed=3)
+    assert folds == image_folds(images, 5, seed=3)
+    sizes = np.bincount(list(folds.values()))
+    assert sizes.max() - sizes.min() <= 1
+
+
+def test_cross_validation_predicts_each_pair_once_and_beats_chance():
+    pairs, image_set, text_set, _, _ = planted(n_images=90, n_test=0)
+    cv = cross_validate(pairs, image_set, text_set, SMALL, folds=3, match_threshold=3.0)
+    assert CV_KEYS <= set(cv.metrics)
+    assert cv.oof["predicted"].notna().all() and len(cv.oof) == len(pairs)
+    assert cv.oof["predicted"].between(0, 1).all()
+    # a pair's fold is its image's fold: predicted by a model that never saw that image
+    assert (cv.oof["fold"] == cv.oof["image"].map(image_folds(sorted(set(pairs["image"])), 3, SMALL.seed))).all()
+    assert cv.metrics["roc_auc"] > 0.6
+    assert len(cv.ranks) == pairs["query_id"].nunique()
+    assert cv.metrics["ranking"]["recall_at_1"] > 3 / 30  # chance is about 1/30
+
+
+def test_test_report_ranks_all_and_allowed():
+    queries = pd.DataFrame({"query_id": ["a", "b", "c"], "image": ["x", "y", "z"]})
+    catalog = ["x", "y", "z"]
+    scores = np.array([[0.9, 0.1, 0.2], [0.8, 0.5, 0.1], [0.1, 0.2, 0.3]])
+    report, ranks = evaluation.test_report(scores, queries, catalog, np.array([False, True, True]),
+                                           np.array([False, True, True]))
+    assert list(ranks) == [1, 2, 1]
+    assert report["recall_at_1"] == 2 / 3
+    # allowed: queries b and c over images y and z, where each one's image comes first
+    assert report["allowed"]["n_queries"] == 2 and report["allowed"]["recall_at_1"] == 1.0
