@@ -35,6 +35,8 @@ PULLED = [  # what a teammate gets from `dvc pull`: raw data, clean tables, feat
     "data/index",
 ]
 IN_GIT = ["dvc.lock", "metrics/cv.json", "metrics/test.json", "metrics/plots/cv_roc.csv"]
+# tfidf's default 256 LSA dims need more than the tiny dataset's 18 train captions; "+" adds the key
+TFIDF_DIM = "+embed_texts.options={dim: 8}"
 OUTS = ["data/raw", "data/clean", "data/labels", "data/legal", "data/features", "data/model",
         "data/train", "data/index"]
 
@@ -215,7 +217,7 @@ def test_exp_run_with_set_param(lab: Path) -> None:
 
 
 def test_exp_run_text_encoder_does_not_reembed_images(lab: Path) -> None:
-    log = dvc(lab, "exp", "run", "-n", "tfidf", "-S", "embed_texts.encoder=tfidf").stdout
+    log = dvc(lab, "exp", "run", "-n", "tfidf", "-S", "embed_texts.encoder=tfidf", "-S", TFIDF_DIM).stdout
     assert ran(log) == {"embed_texts", "train", "evaluate", "index"}, log
     reset_workspace(lab)
     data = experiments(lab)["tfidf"]
@@ -224,8 +226,9 @@ def test_exp_run_text_encoder_does_not_reembed_images(lab: Path) -> None:
 
 
 def test_queued_grid_over_text_encoders(lab: Path) -> None:
-    for encoder in ("minilm", "tfidf"):
-        dvc(lab, "exp", "run", "--queue", "-n", f"grid-{encoder}", "-S", f"embed_texts.encoder={encoder}")
+    for encoder, extra in (("minilm", []), ("tfidf", ["-S", TFIDF_DIM])):
+        dvc(lab, "exp", "run", "--queue", "-n", f"grid-{encoder}", "-S", f"embed_texts.encoder={encoder}",
+            *extra)
     dvc(lab, "queue", "start", "-j", "1")
     deadline = time.monotonic() + 420
     while True:
