@@ -60,11 +60,13 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="1,2,4,8,32")
     parser.add_argument("--ceiling-images", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--limit", type=int, default=None, help="end to end on the first N images")
     args = parser.parse_args()
 
     import torch
 
     paths = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    paths = paths[:args.limit]
     encoder = build_image_encoder({"encoder": args.encoder})
     print(f"{len(paths)} images in {args.folder}; encoder {args.encoder}; "
           f"torch threads {torch.get_num_threads()}, cpus {os.cpu_count()}")
