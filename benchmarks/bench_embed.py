@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from imagesearch.embedding_cache import encode_cached, file_key  # noqa: E402
-from imagesearch.encoders import build_image_encoder  # noqa: E402
+from imagesearch.encoders.image import build_image_encoder  # noqa: E402
 
 DEFAULT_FOLDER = ROOT.parent / "shared/datasets/dsplus_integrated_project_4/train_images"
 

@@ -39,7 +39,7 @@ def images_table(root: Path, dataset_link: Path) -> pd.DataFrame:
 def run_stage(root: Path) -> tuple[float, float]:
     """Wall time of the stage process, and the time the stage reports for its own work."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, str(ROOT / "stages/embed_images.py"), "--root", str(root)],
+    done = subprocess.run([sys.executable, str(ROOT / "stages/embed_images.py")], cwd=root,
                           capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     wall = time.perf_counter() - start
     if done.returncode != 0:
@@ -60,8 +60,9 @@ def main() -> None:
         root = Path(tmp)
         (root / "dataset").symlink_to(args.dataset.resolve())
         (root / "data/clean").mkdir(parents=True)
-        (root / "params.yaml").write_text(yaml.safe_dump({"embed_images": {
-            "encoder": args.encoder, "batch_size": args.batch_size, "options": {}}}))
+        params = yaml.safe_load((ROOT / "params.yaml").read_text())
+        params["embed_images"] = {"encoder": args.encoder, "batch_size": args.batch_size, "options": {}}
+        (root / "params.yaml").write_text(yaml.safe_dump(params))
         table = images_table(root, root / "dataset")
         new = table.sample(n=args.new, random_state=0).index
         table.drop(index=new).to_parquet(root / "data/clean/images.parquet", index=False)

@@ -106,7 +106,8 @@ class TrainingSet:
 
 
 def _take(side: Any, rows: np.ndarray) -> Any:
-    return side.take(rows) if hasattr(side, "take") else side[rows]
+    """Rows of a space's image or text side: an ImageSide/TextSide, or a plain matrix (raw space)."""
+    return side[rows] if isinstance(side, np.ndarray) else side.take(rows)
 
 
 class RelevanceModel:

@@ -70,7 +70,8 @@ class ImageScorer:
     @classmethod
     def load(cls, folder: str | Path) -> "ImageScorer":
         """Load everything from an index folder written by :func:`imagesearch.index.build_index`."""
-        from imagesearch.encoders import build_image_encoder, load_text_encoder
+        from imagesearch.encoders.image import build_image_encoder
+        from imagesearch.encoders.text import load_text_encoder
         from imagesearch.index import VISUAL_CLASSIFIER_FILE
 
         folder = Path(folder)

@@ -59,7 +59,7 @@ class Searcher:
 
     @classmethod
     def load(cls, folder: str | Path) -> "Searcher":
-        from imagesearch.encoders import load_text_encoder
+        from imagesearch.encoders.text import load_text_encoder
 
         folder = Path(folder)
         if not (folder / "manifest.json").is_file():

@@ -45,7 +45,8 @@ class TestIndex:
 def build_test_index(dataset: Path, work: Path) -> TestIndex:
     """Build the index for ``dataset`` (a tinydata folder) under ``work``; returns its facts."""
     from imagesearch.data import validate_dataset
-    from imagesearch.encoders import build_image_encoder, build_text_encoder
+    from imagesearch.encoders.image import build_image_encoder
+    from imagesearch.encoders.text import build_text_encoder
     from imagesearch.index import build_index
     from imagesearch.labels import aggregate
     from imagesearch.legal import blocked_images_from_captions, fit_visual_classifier, flag_texts

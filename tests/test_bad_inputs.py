@@ -523,7 +523,7 @@ def test_odd_images_survive_the_encoders_input_pipeline(case, pristine, tmp_path
 def test_odd_images_embed_with_the_default_encoder(pristine, tmp_path):
     """Grayscale, CMYK, PNG-named-.jpg (and RGBA, paletted, 16-bit) through EfficientNet-Lite0."""
     pytest.importorskip("efficientnet_lite_pytorch")
-    from imagesearch.encoders import build_image_encoder
+    from imagesearch.encoders.image import build_image_encoder
 
     root = broken_copy(pristine, tmp_path, both(*[c.apply for c in ODD_IMAGES]))
     clean = validate_dataset(root, MIN_SIDE, MAX_PIXELS, progress=False)

@@ -1,7 +1,6 @@
 """The embed_images / embed_texts stages on a tiny repo made here: outputs, fitting, caching."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
-from imagesearch.encoders import load_text_encoder  # noqa: E402
+from imagesearch.encoders.text import load_text_encoder  # noqa: E402
 from imagesearch.encoders.image import ImageEncoder  # noqa: E402
 from imagesearch.encoders.text import TextEncoder  # noqa: E402
 from imagesearch.vectors import load_vectors  # noqa: E402
@@ -24,15 +23,8 @@ from tests.encoder_fixtures import CAPTIONS, draw_images  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 
 
-def load_stage(name: str):
-    spec = importlib.util.spec_from_file_location(f"stage_{name}", REPO / "stages" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-embed_images = load_stage("embed_images")
-embed_texts = load_stage("embed_texts")
+from imagesearch.image_embedding import embed_image_table  # noqa: E402
+from imagesearch.text_embedding import embed_text_table  # noqa: E402
 
 
 def write_images_table(root: Path, paths: list[Path]) -> None:
@@ -77,7 +69,7 @@ IMAGE_PARAMS = {"encoder": "efficientnet-lite0", "batch_size": 2, "options": {}}
 
 
 def test_embed_images_writes_all_images_and_reuses_the_cache(repo, count_encoded):
-    first = embed_images.run(IMAGE_PARAMS, root=repo, progress=False)
+    first = embed_image_table(IMAGE_PARAMS, root=repo, progress=False)
     assert count_encoded["image"] == 4
     saved = load_vectors(repo / "data/features/images.npz")
     assert saved.ids == tuple(f"img0_{i}.jpg" for i in range(4))
@@ -87,14 +79,14 @@ def test_embed_images_writes_all_images_and_reuses_the_cache(repo, count_encoded
 
     # second run: everything from the cache, identical output
     (repo / "data/features/images.npz").unlink()  # as DVC does before re-running a stage
-    second = embed_images.run(IMAGE_PARAMS, root=repo, progress=False)
+    second = embed_image_table(IMAGE_PARAMS, root=repo, progress=False)
     assert count_encoded["image"] == 4
     np.testing.assert_array_equal(second.vectors, first.vectors)
 
     # a new image: only it is embedded
     new = draw_images(repo / "images", n=1, seed=7)
     write_images_table(repo, sorted((repo / "images").glob("*.jpg")))
-    third = embed_images.run(IMAGE_PARAMS, root=repo, progress=False)
+    third = embed_image_table(IMAGE_PARAMS, root=repo, progress=False)
     assert count_encoded["image"] == 5 and new[0].name in third.ids
     np.testing.assert_allclose(third.take(first.ids), first.vectors, atol=0)
 
@@ -109,23 +101,23 @@ def test_image_cache_follows_content_and_encoder(repo, count_encoded, tmp_path_f
         weights.append(tmp_path_factory.mktemp("w") / "resnet18.pt")
         torch.save(torchvision.models.resnet18(weights=None).state_dict(), weights[-1])
     params = {"encoder": "resnet18", "batch_size": 4, "options": {"weights_path": str(weights[0])}}
-    a = embed_images.run(params, root=repo, progress=False)
-    embed_images.run(params, root=repo, progress=False)
+    a = embed_image_table(params, root=repo, progress=False)
+    embed_image_table(params, root=repo, progress=False)
     assert count_encoded["image"] == 4  # second run: all hits
 
     # other weights -> a different encoder -> no stale vectors
     params_b = {**params, "options": {"weights_path": str(weights[1])}}
-    b = embed_images.run(params_b, root=repo, progress=False)
+    b = embed_image_table(params_b, root=repo, progress=False)
     assert count_encoded["image"] == 8
     assert not np.allclose(a.vectors, b.vectors)
     # batch size is not part of the key
-    embed_images.run({**params, "batch_size": 1}, root=repo, progress=False)
+    embed_image_table({**params, "batch_size": 1}, root=repo, progress=False)
     assert count_encoded["image"] == 8
 
     # changed bytes under the same file name -> re-embedded
     path = repo / "images/img0_0.jpg"
     draw_images(repo / "other", n=1, seed=3)[0].replace(path)
-    c = embed_images.run(params, root=repo, progress=False)
+    c = embed_image_table(params, root=repo, progress=False)
     assert count_encoded["image"] == 9
     assert not np.allclose(c.vectors[0], a.vectors[0])
     np.testing.assert_array_equal(c.vectors[1:], a.vectors[1:])
@@ -133,7 +125,7 @@ def test_image_cache_follows_content_and_encoder(repo, count_encoded, tmp_path_f
 
 def test_embed_texts_fits_on_train_only_and_saves_the_encoder(repo, count_encoded):
     params = {"encoder": "tfidf", "batch_size": 4, "options": {"dim": 3}}
-    result = embed_texts.run(params, root=repo, progress=False)
+    result = embed_text_table(params, root=repo, progress=False)
     # the duplicate text (caption 0 == q#0) is embedded once
     assert count_encoded["text"] == len(CAPTIONS) + 1
     saved = load_vectors(repo / "data/features/texts.npz")
@@ -148,14 +140,14 @@ def test_embed_texts_fits_on_train_only_and_saves_the_encoder(repo, count_encode
 
     # a rerun embeds nothing; a different dim is a different encoder: everything again
     before = count_encoded["text"]
-    embed_texts.run(params, root=repo, progress=False)
+    embed_text_table(params, root=repo, progress=False)
     assert count_encoded["text"] == before
-    embed_texts.run({**params, "options": {"dim": 2}}, root=repo, progress=False)
+    embed_text_table({**params, "options": {"dim": 2}}, root=repo, progress=False)
     assert count_encoded["text"] == before + len(CAPTIONS) + 1
 
 
 def test_embed_texts_with_a_pretrained_encoder(repo):
-    result = embed_texts.run({"encoder": "use", "batch_size": 8}, root=repo, progress=False)
+    result = embed_text_table({"encoder": "use", "batch_size": 8}, root=repo, progress=False)
     assert result.vectors.shape == (len(CAPTIONS) + 2, 512)
     assert load_text_encoder(repo / "data/features/text_encoder").name == "use"
 
@@ -165,15 +157,17 @@ def test_missing_inputs_fail_clearly(repo):
     table.loc[0, "path"] = "images/missing.jpg"
     table.to_parquet(repo / "data/clean/images.parquet", index=False)
     with pytest.raises(FileNotFoundError, match="missing"):
-        embed_images.run(IMAGE_PARAMS, root=repo, progress=False)
+        embed_image_table(IMAGE_PARAMS, root=repo, progress=False)
     assert not (repo / "data/features/images.npz").exists()
 
 
 def test_stage_scripts_run_from_the_command_line(repo):
-    (repo / "params.yaml").write_text(yaml.safe_dump({
-        "embed_images": IMAGE_PARAMS, "embed_texts": {"encoder": "tfidf", "batch_size": 8, "options": {"dim": 2}}}))
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["embed_images"] = IMAGE_PARAMS
+    params["embed_texts"] = {"encoder": "tfidf", "batch_size": 8, "options": {"dim": 2}}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
     for stage in ("embed_images", "embed_texts"):
-        done = subprocess.run([sys.executable, str(REPO / "stages" / f"{stage}.py"), "--root", str(repo)],
+        done = subprocess.run([sys.executable, str(REPO / "stages" / f"{stage}.py")], cwd=repo,
                               capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         assert done.returncode == 0, done.stderr
         assert done.stdout == ""  # logging and progress go to stderr
