@@ -46,6 +46,17 @@ class QueryError(ValueError):
     """The query or k is out of bounds; the message says which and why."""
 
 
+def _load_query_encoder(folder: Path) -> Any:
+    """The index's ONNX copy of the text encoder if it has one (no torch import), else the saved one."""
+    if (folder / "text_encoder_onnx").is_dir():
+        from imagesearch.onnx_text import OnnxTextEncoder
+
+        return OnnxTextEncoder.load(folder / "text_encoder_onnx")
+    from imagesearch.encoders.text import load_text_encoder
+
+    return load_text_encoder(folder / "text_encoder")
+
+
 class Searcher:
     def __init__(self, model: RelevanceModel, text_encoder: Any, catalog: pd.DataFrame,
                  image_side: Any, rule: TextRule, manifest: dict) -> None:
@@ -59,15 +70,13 @@ class Searcher:
 
     @classmethod
     def load(cls, folder: str | Path) -> "Searcher":
-        from imagesearch.encoders.text import load_text_encoder
-
         folder = Path(folder)
         if not (folder / "manifest.json").is_file():
             raise FileNotFoundError(f"{folder}: no search index here (no manifest.json); "
                                     "build it with `dvc repro index`")
         return cls(
             model=RelevanceModel.load(folder / "model"),
-            text_encoder=load_text_encoder(folder / "text_encoder"),
+            text_encoder=_load_query_encoder(folder),
             catalog=pd.read_parquet(folder / "catalog.parquet"),
             image_side=joblib.load(folder / "image_side.joblib"),
             rule=load_text_rule(),
