@@ -12,7 +12,6 @@ train-param change <= 30 s.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
@@ -21,30 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.pipeline_repo import COPIED, dvc, run, set_param  # noqa: E402
+from tests.pipeline_repo import dvc, make_pipeline_repo, set_param  # noqa: E402
 
 DATASET = ROOT.parent / "shared/datasets/dsplus_integrated_project_4"
 TARGETS = {"cold": 120.0, "no-op": 3.0, "train param": 30.0}
-
-
-def make_real_repo(root: Path, dataset: Path) -> Path:
-    """Like make_pipeline_repo, with the real params and the real checksum list."""
-    root.mkdir(parents=True, exist_ok=True)
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.exists():
-            shutil.copy2(source, root / name)
-    (root / "data").mkdir(exist_ok=True)
-    shutil.copy2(ROOT / "data/dataset.sha256", root / "data/dataset.sha256")
-    set_param(root, ("data", "source"), str(dataset))
-    run(root, "git", "init", "-q", "-b", "main")
-    run(root, sys.executable, "-m", "dvc", "init", "-q")
-    run(root, sys.executable, "-m", "dvc", "config", "core.autostage", "true")
-    run(root, "git", "add", "-A")
-    run(root, "git", "commit", "-qm", "pipeline on the real dataset")
-    return root
 
 
 def timed_repro(repo: Path) -> tuple[float, list[str]]:
@@ -70,13 +49,12 @@ def main() -> None:
         root = Path(tmp.name) / "repo"
     try:
         if args.tiny:
-            from tests.pipeline_repo import make_pipeline_repo
             from tests.tinydata import make_tiny_dataset
 
             dataset = make_tiny_dataset(root.parent / "tiny_dataset")
             make_pipeline_repo(root, dataset)
         else:
-            make_real_repo(root, args.dataset.resolve())
+            make_pipeline_repo(root, args.dataset.resolve(), real=True)
         figures = {}
         figures["cold"], ran = timed_repro(root)
         print(f"cold dvc repro: {figures['cold']:.1f} s ({len(ran)} stages: {', '.join(ran)})", flush=True)

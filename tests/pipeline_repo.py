@@ -58,8 +58,12 @@ def set_param(repo: Path, keys: tuple[str, ...], value: object) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def make_pipeline_repo(root: Path, dataset: Path) -> Path:
-    """Copy the pipeline into ``root``, point it at ``dataset``, git-commit; return ``root``."""
+def make_pipeline_repo(root: Path, dataset: Path, real: bool = False) -> Path:
+    """Copy the pipeline into ``root``, point it at ``dataset``, git-commit; return ``root``.
+
+    By default the params are shrunk and the checksum list is written for ``dataset`` (the tiny
+    one); ``real=True`` keeps the real params and the frozen ``data/dataset.sha256``.
+    """
     root.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         source = REPO / name
@@ -68,15 +72,18 @@ def make_pipeline_repo(root: Path, dataset: Path) -> Path:
         else:
             shutil.copy2(source, root / name)
     (root / "data").mkdir(exist_ok=True)
-    write_checksums(dataset, root / "data" / "dataset.sha256")
+    if real:
+        shutil.copy2(REPO / "data" / "dataset.sha256", root / "data" / "dataset.sha256")
+    else:
+        write_checksums(dataset, root / "data" / "dataset.sha256")
     set_param(root, ("data", "source"), str(dataset))
-    for keys, value in TINY_PARAMS.items():
+    for keys, value in ({} if real else TINY_PARAMS).items():
         set_param(root, keys, value)
     run(root, "git", "init", "-q", "-b", "main")
     run(root, sys.executable, "-m", "dvc", "init", "-q")
     run(root, sys.executable, "-m", "dvc", "config", "core.autostage", "true")
     run(root, "git", "add", "-A")
-    run(root, "git", "commit", "-qm", "pipeline on the tiny dataset")
+    run(root, "git", "commit", "-qm", f"pipeline on {'the real' if real else 'the tiny'} dataset")
     return root
 
 
