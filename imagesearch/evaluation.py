@@ -8,10 +8,14 @@ ranking part mirrors the test: each held-out image's own captions rank the held-
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from imagesearch.metrics import (kendall_tau, ranking_report, ranks_of_gold, regression_report,
@@ -20,6 +24,8 @@ from imagesearch.model import ModelConfig, RelevanceModel
 from imagesearch.vectors import VectorSet
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -36,23 +42,39 @@ def image_folds(images: list[str], folds: int, seed: int) -> dict[str, int]:
 
 
 def cross_validate(pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
-                   config: ModelConfig, folds: int, match_threshold: float) -> CrossValidation:
+                   config: ModelConfig, folds: int, match_threshold: float,
+                   n_jobs: int = 1) -> CrossValidation:
+    """Out-of-fold predictions and held-out ranks; ``n_jobs`` folds are fitted at once (threads:
+    numpy, scikit-learn and XGBoost release the GIL; each fold is independent, so the result is
+    the same for any ``n_jobs``)."""
     fold_of = image_folds(sorted(set(pairs["image"]) | set(pairs["query_image"])), folds, config.seed)
     image_fold = pairs["image"].map(fold_of).to_numpy()
     own_fold = pairs["query_image"].map(fold_of).to_numpy()
-    predicted = np.full(len(pairs), np.nan, dtype=np.float32)
-    all_ranks = []
-    for fold in tqdm(range(folds), desc="cross-validation", unit="fold"):
+
+    def run_fold(fold: int) -> tuple[np.ndarray, np.ndarray]:
         train_rows = (image_fold != fold) & (own_fold != fold)
-        held_rows = image_fold == fold
         model = RelevanceModel(config).fit(pairs.loc[train_rows], image_set, text_set)
-        held = pairs.loc[held_rows]
-        predicted[held_rows] = model.score(image_set.take(list(held["image"])),
-                                           text_set.take(list(held["query_id"])))
-        all_ranks.append(_held_out_ranks(model, pairs, fold_of, fold, image_set, text_set))
+        held = pairs.loc[image_fold == fold]
+        predicted = model.score(image_set.take(list(held["image"])), text_set.take(list(held["query_id"])))
+        return predicted, _held_out_ranks(model, pairs, fold_of, fold, image_set, text_set)
+
+    results = parallel_map(run_fold, range(folds), n_jobs, desc="cross-validation", unit="fold")
+    predicted = np.full(len(pairs), np.nan, dtype=np.float32)
+    for fold, (fold_predicted, _) in enumerate(results):
+        predicted[image_fold == fold] = fold_predicted
     oof = pairs.assign(fold=image_fold, predicted=predicted)
-    ranks = np.concatenate(all_ranks)
+    ranks = np.concatenate([fold_ranks for _, fold_ranks in results])
     return CrossValidation(oof, ranks, oof_metrics(oof, match_threshold, ranks))
+
+
+def parallel_map(function: Callable[[T], R], items: Iterable[T], n_jobs: int = 1, **progress: Any) -> list[R]:
+    """``[function(item) for item in items]`` on ``n_jobs`` threads, in order, with a progress bar.
+
+    BLAS is held to one thread meanwhile, so that ``n_jobs`` workers use ``n_jobs`` cores.
+    """
+    items = list(items)
+    with threadpool_limits(1 if n_jobs > 1 else None), ThreadPoolExecutor(max(1, n_jobs)) as pool:
+        return list(tqdm(pool.map(function, items), total=len(items), **progress))
 
 
 def _held_out_ranks(model: RelevanceModel, pairs: pd.DataFrame, fold_of: dict[str, int], fold: int,

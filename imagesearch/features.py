@@ -135,7 +135,9 @@ class JointSpace:
         own = standard[own_image]
         self.i2t_ = Ridge(alpha=self.alpha).fit(own, texts)
         self.t2i_ = Ridge(alpha=self.alpha).fit(texts, own)
-        self.pca_ = PCA(n_components=min(self.n_products, len(texts) - 1, texts.shape[1])).fit(texts)
+        # random_state: scikit-learn may pick a randomized SVD; unseeded, every run differs
+        self.pca_ = PCA(n_components=min(self.n_products, len(texts) - 1, texts.shape[1]),
+                        random_state=0).fit(texts)
         self.ref_texts_ = l2_normalise(texts)
         self.ref_text_images_ = l2_normalise(own)
         self.ref_images_mapped_ = l2_normalise(self.i2t_.predict(standard))
@@ -228,8 +230,10 @@ class RawSpace:
     text_pca_: PCA = field(init=False, repr=False)
 
     def fit(self, images: np.ndarray, texts: np.ndarray, own_image: np.ndarray) -> "RawSpace":
-        self.image_pca_ = PCA(n_components=min(self.n_components, *images.shape)).fit(images)
-        self.text_pca_ = PCA(n_components=min(self.n_components, *texts.shape)).fit(texts)
+        self.image_pca_ = PCA(n_components=min(self.n_components, *images.shape),
+                              random_state=0).fit(images)
+        self.text_pca_ = PCA(n_components=min(self.n_components, *texts.shape),
+                             random_state=0).fit(texts)
         return self
 
     def image_side(self, images: np.ndarray) -> np.ndarray:

@@ -18,22 +18,6 @@ from imagesearch.vectors import VectorSet
 
 
 VISUAL_CLASSIFIER_FILE = "visual_classifier.joblib"
-TEXT_ENCODER_ONNX = "text_encoder_onnx"
-
-
-def _export_text_encoder_onnx(text_encoder_dir: Path, out_dir: Path) -> bool:
-    """If the saved text encoder is MiniLM, write its ONNX copy (fast, torch-free queries) to ``out_dir``."""
-    config = json.loads((Path(text_encoder_dir) / "encoder.json").read_text())
-    if config.get("encoder") != "minilm":
-        return False
-    from imagesearch.encoders.text import build_text_encoder
-    from imagesearch.onnx_text import export_minilm_onnx
-
-    encoder = build_text_encoder({key: config[key] for key in ("encoder", "batch_size", "options")})
-    export_minilm_onnx(encoder._model_path(), out_dir, source=config)
-    return True
-
-
 def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, images: pd.DataFrame,
                 image_set: VectorSet, blocked: set[str], visual_classifier: Path | None = None) -> dict:
     """Write the index for the catalog ``images`` (image, path) minus ``blocked``; return its manifest.
@@ -56,7 +40,6 @@ def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, ima
         tmp.mkdir()
         shutil.copytree(model_dir, tmp / "model")
         shutil.copytree(text_encoder_dir, tmp / "text_encoder")
-        _export_text_encoder_onnx(text_encoder_dir, tmp / TEXT_ENCODER_ONNX)
         if visual_classifier is not None:
             shutil.copy2(visual_classifier, tmp / VISUAL_CLASSIFIER_FILE)
         catalog.to_parquet(tmp / "catalog.parquet", index=False)

@@ -29,6 +29,7 @@ TEXT_VECTORS = FEATURES / "texts.npz"
 TEXT_ENCODER = FEATURES / "text_encoder"
 
 MODEL = Path("data/model")
+RAW_MODEL = Path("data/model_raw")  # the ablation: XGBoost on raw vectors, no joint space
 OOF = Path("data/train/oof.parquet")
 INDEX = Path("data/index")
 

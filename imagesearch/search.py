@@ -47,11 +47,12 @@ class QueryError(ValueError):
 
 
 def _load_query_encoder(folder: Path) -> Any:
-    """The index's ONNX copy of the text encoder if it has one (no torch import), else the saved one."""
-    if (folder / "text_encoder_onnx").is_dir():
+    """The saved text encoder's ONNX copy if it has one (no torch import), else the encoder itself."""
+    onnx_copy = folder / "text_encoder" / "onnx"  # encoders.text.ONNX_DIR, named here to skip that import
+    if onnx_copy.is_dir():
         from imagesearch.onnx_text import OnnxTextEncoder
 
-        return OnnxTextEncoder.load(folder / "text_encoder_onnx")
+        return OnnxTextEncoder.load(onnx_copy)
     from imagesearch.encoders.text import load_text_encoder
 
     return load_text_encoder(folder / "text_encoder")

@@ -1,5 +1,4 @@
 """DVC stage evaluate: the test ranking (metrics/test.json), the ablation, plots and the gallery."""
-import dataclasses
 import logging
 
 import numpy as np
@@ -18,9 +17,8 @@ from imagesearch.vectors import load_vectors
 def main() -> None:
     params = start("evaluate")
     model = RelevanceModel.load(paths.MODEL)
-    raw_model = RelevanceModel(dataclasses.replace(model.config, space="raw")).fit(
-        pd.read_parquet(paths.ALLOWED_PAIRS), image_set := load_vectors(paths.IMAGE_VECTORS),
-        text_set := load_vectors(paths.TEXT_VECTORS))
+    raw_model = RelevanceModel.load(paths.RAW_MODEL)
+    image_set, text_set = load_vectors(paths.IMAGE_VECTORS), load_vectors(paths.TEXT_VECTORS)
     images = pd.read_parquet(paths.IMAGES)
     catalog_frame = images.loc[images["split"] == "test"].sort_values("image")
     catalog = list(catalog_frame["image"])

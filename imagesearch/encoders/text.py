@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 TEXT_ENCODERS: Registry["TextEncoder"] = Registry("text")
 
 CONFIG_FILE = "encoder.json"
+ONNX_DIR = "onnx"  # a torch-free copy of the encoder, where the backend has one
 
 
 class TextEncoder(Encoder):
@@ -124,6 +125,15 @@ class MiniLM(TextEncoder):
         from sentence_transformers import SentenceTransformer
 
         return SentenceTransformer(self._model_path(), device="cpu")
+
+    def _save_state(self, folder: Path) -> None:
+        """The saved encoder carries an ONNX copy (``onnx/``): search encodes queries with it
+        without importing torch. Exported here, where the model is already loaded, once per
+        text-encoder change (not on every model or index rebuild)."""
+        from imagesearch.onnx_text import export_minilm_onnx
+
+        export_minilm_onnx(self._model_path(), folder / ONNX_DIR,
+                           source={"encoder": self.name, "options": self.options})
 
     @property
     def dim(self) -> int:
