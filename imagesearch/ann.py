@@ -285,6 +285,20 @@ class TwoStageSearch:
         with _thread_limit(self.threads):
             return self._search(text_vectors, k)
 
+    def exhaustive(self, text_vectors: np.ndarray, k: int = 10,
+                   chunk: int = 25_000) -> tuple[np.ndarray, np.ndarray]:
+        """The re-ranker's top-k over *every* stored image (no candidate stage), as :meth:`search`
+        returns it: what the two stages approximate, on the same stored vectors."""
+        text_vectors = _check_matrix(text_vectors, "text_vectors")
+        rows = np.zeros((len(text_vectors), 0), dtype=np.int64)
+        scores = np.zeros((len(text_vectors), 0), dtype=np.float32)
+        for start in range(0, len(self), chunk):
+            block = np.arange(start, min(start + chunk, len(self)))
+            side = self.store.take(block, projected=True, mapped=self.candidates.reconstruct(block))
+            found_rows, found_scores = exhaustive_top_k(self.ranker, side, text_vectors, k, start)
+            rows, scores = merge_top_k(rows, scores, found_rows, found_scores, k)
+        return rows, scores
+
     def _search(self, text_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         text_vectors = _check_matrix(text_vectors, "text_vectors")
         if k < 1:

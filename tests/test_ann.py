@@ -49,6 +49,22 @@ def test_compact_ivf_index_agrees_with_exhaustive_for_large_k(setting):
     assert same >= 0.75
 
 
+def test_stored_exhaustive_is_what_full_coverage_two_stage_returns(setting):
+    """On the same float16 store, two stages whose candidates cover the catalog (every IVF list
+    probed, K = catalog) return exactly the stored exhaustive top-k; small K returns a subset
+    of worse-or-equal quality."""
+    model, catalog, queries = setting
+    search = TwoStageSearch.build(model, np.array_split(catalog, 3), catalog, spec="IVF16,SQfp16",
+                                  nprobe=16, n_candidates=len(catalog))
+    ref_rows, ref_scores = search.exhaustive(queries, 10, chunk=700)
+    rows, scores = search.search(queries, 10)
+    np.testing.assert_array_equal(rows, ref_rows)
+    np.testing.assert_allclose(scores, ref_scores, atol=1e-6)
+    search.n_candidates, search.candidates.nprobe = 50, 2
+    _, few_scores = search.search(queries, 10)
+    assert np.all(few_scores <= ref_scores + 1e-6)
+
+
 def test_results_are_catalog_rows_with_shapes_and_dtypes(setting):
     model, catalog, queries = setting
     search = TwoStageSearch.build(model, catalog[:300], catalog[:300], spec="SQfp16", n_candidates=50)

@@ -31,6 +31,22 @@ def test_cross_validation_predicts_each_pair_once_and_beats_chance():
     assert cv.metrics["ranking"]["recall_at_1"] > 3 / 30  # chance is about 1/30
 
 
+def test_folds_on_threads_give_the_same_result_as_one_at_a_time():
+    """train fits the folds on threads: the out-of-fold predictions, ranks and metrics must not
+    depend on how many run at once (nor on the run: the joint space's PCA is seeded)."""
+    pairs, image_set, text_set, _, _ = planted(n_images=60, n_test=0)
+    serial = cross_validate(pairs, image_set, text_set, SMALL, folds=3, match_threshold=3.0, n_jobs=1)
+    threaded = cross_validate(pairs, image_set, text_set, SMALL, folds=3, match_threshold=3.0, n_jobs=3)
+    np.testing.assert_array_equal(serial.oof["predicted"].to_numpy(), threaded.oof["predicted"].to_numpy())
+    np.testing.assert_array_equal(serial.ranks, threaded.ranks)
+    assert serial.metrics == threaded.metrics
+
+
+def test_parallel_map_keeps_the_input_order():
+    assert evaluation.parallel_map(lambda x: x * x, range(7), n_jobs=3, disable=True) == [
+        0, 1, 4, 9, 16, 25, 36]
+
+
 def test_test_report_ranks_all_and_allowed():
     queries = pd.DataFrame({"query_id": ["a", "b", "c"], "image": ["x", "y", "z"]})
     catalog = ["x", "y", "z"]
