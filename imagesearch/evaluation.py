@@ -45,8 +45,8 @@ def cross_validate(pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSe
                    config: ModelConfig, folds: int, match_threshold: float,
                    n_jobs: int = 1) -> CrossValidation:
     """Out-of-fold predictions and held-out ranks; ``n_jobs`` folds are fitted at once (threads:
-    numpy, scikit-learn and XGBoost release the GIL; each fold is independent, so the result is
-    the same for any ``n_jobs``)."""
+    numpy, scikit-learn and XGBoost release the GIL). Folds are independent, so ``n_jobs`` changes
+    nothing but the wall time (up to BLAS rounding, which one BLAS thread per fold can reorder)."""
     fold_of = image_folds(sorted(set(pairs["image"]) | set(pairs["query_image"])), folds, config.seed)
     image_fold = pairs["image"].map(fold_of).to_numpy()
     own_fold = pairs["query_image"].map(fold_of).to_numpy()

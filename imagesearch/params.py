@@ -50,8 +50,8 @@ class EncoderParams(Section):
 
 # The backends' names, checked here without importing the encoders, so that every stage does
 # not depend on the encoder code (tests/test_params.py keeps these equal to the registries).
-IMAGE_ENCODER_NAMES = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2", "resnet18",
-                       "resnet50", "tfhub")
+IMAGE_ENCODER_NAMES = ("concat", "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2",
+                       "resnet18", "resnet50", "tfhub")
 TEXT_ENCODER_NAMES = ("minilm", "tfidf", "use", "tfhub")
 
 

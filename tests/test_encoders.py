@@ -53,6 +53,8 @@ def tf_models(tmp_path_factory) -> dict[str, Path]:
 def image_params(resnet_weights, tf_models):
     """Params for every registered image backend (a new backend must be added here)."""
     return {
+        "concat": {"encoders": [{"encoder": "efficientnet-lite0"},
+                                {"encoder": "resnet18", "options": {"weights_path": str(resnet_weights["resnet18"])}}]},
         "efficientnet-lite0": {},
         "efficientnet-lite1": {},
         "efficientnet-lite2": {},
@@ -75,8 +77,8 @@ def assert_unit_rows(vectors: np.ndarray, n: int, dim: int) -> None:
 
 # -- registry ------------------------------------------------------------------------------------
 def test_registries_know_the_backends():
-    assert set(IMAGE_ENCODERS) == {"efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2",
-                                   "resnet18", "resnet50", "tfhub"}
+    assert set(IMAGE_ENCODERS) == {"concat", "efficientnet-lite0", "efficientnet-lite1",
+                                   "efficientnet-lite2", "resnet18", "resnet50", "tfhub"}
     assert set(TEXT_ENCODERS) == {"minilm", "tfidf", "use", "tfhub"}
 
 
@@ -115,6 +117,32 @@ def test_image_backend(name, images, image_params):
         np.testing.assert_allclose(encoder.encode(upload.copy()), vectors[1:2], atol=1e-5)
     # different pictures give different vectors
     assert np.max(vectors[1:] @ vectors[0]) < 0.99999
+
+
+def test_concat_is_its_parts_side_by_side_with_equal_weight(images):
+    parts = [{"encoder": "efficientnet-lite0"}, {"encoder": "efficientnet-lite0", "options": {"image_size": 160}}]
+    concat = build_image_encoder({"encoder": "concat", "batch_size": 2, "options": {"encoders": parts}})
+    separate = [build_image_encoder(part).encode(images) for part in parts]
+    assert concat.dim == 2560
+    np.testing.assert_allclose(concat.encode(images), np.hstack(separate) / np.sqrt(2), atol=1e-5)
+    # the cache key follows every part's options; batch size is no part of it
+    other = build_image_encoder({"encoder": "concat", "options": {"encoders": parts[:1] + [
+        {"encoder": "efficientnet-lite0", "options": {"image_size": 192}}]}})
+    assert other.fingerprint() != concat.fingerprint()
+    rebatched = build_image_encoder({"encoder": "concat", "batch_size": 7, "options": {"encoders": parts}})
+    assert rebatched.fingerprint() == concat.fingerprint()
+
+
+@pytest.mark.parametrize("options, problem", [
+    ({}, "needs options.encoders"),
+    ({"encoders": [{"encoder": "efficientnet-lite0"}]}, "two or more"),
+    ({"encoders": [{"encoder": "efficientnet-lite0"}, {"encoder": "concat"}]}, "other than concat"),
+    ({"encoders": [{"encoder": "efficientnet-lite0"}, "resnet18"]}, "params section"),
+    ({"encoders": [{"encoder": "efficientnet-lite0"}, {"encoder": "vit"}]}, "unknown image encoder 'vit'"),
+])
+def test_concat_options_fail_clearly(options, problem):
+    with pytest.raises(ValueError, match=problem):
+        build_image_encoder({"encoder": "concat", "options": options})
 
 
 def test_efficientnet_lite0_matches_reference_preprocessing(images):

@@ -416,6 +416,45 @@ class TFHubImage(ImageEncoder):
         return self._dim
 
 
+@IMAGE_ENCODERS.register("concat")
+class ConcatImage(ImageEncoder):
+    """Several image encoders side by side: each one's unit vector, concatenated, re-normalised.
+
+    Every part weighs the same in a cosine (each contributes ``1/len(parts)`` of the squared
+    norm). Options: ``encoders``, a list of params sections (``{"encoder": ..., "options": ...}``;
+    ``batch_size`` defaults to this encoder's), e.g. EfficientNet-Lite1 next to Lite2. Each part
+    decodes the images itself, with its own crop: simple, at ~4 ms of decoding per image and part.
+    """
+
+    def __init__(self, options=None, batch_size: int = 32, decode_workers: int | None = None):
+        super().__init__(options, batch_size, decode_workers)
+        sections = self.options.get("encoders")
+        if not isinstance(sections, list) or len(sections) < 2:
+            raise ValueError("the concat image encoder needs options.encoders: a list of two or more "
+                             "encoder params sections")
+        self.parts: list[ImageEncoder] = []
+        for section in sections:
+            if not isinstance(section, dict) or section.get("encoder") == self.name:
+                raise ValueError(f"concat: each part is an encoder params section other than concat, "
+                                 f"got {section!r}")
+            self.parts.append(build_image_encoder({"batch_size": batch_size, **section}))
+
+    def identity(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "parts": [p.identity() for p in self.parts]}
+
+    @property
+    def dim(self) -> int:
+        return sum(part.dim for part in self.parts)
+
+    def encode(self, items: ImageItem | Sequence[ImageItem], batch_size: int | None = None,
+               progress: bool = False) -> np.ndarray:
+        if isinstance(items, (str, os.PathLike, Image.Image)):
+            items = [items]
+        items = list(items)
+        vectors = [part.encode(items, batch_size, progress) for part in self.parts]
+        return l2_normalize(np.hstack(vectors))
+
+
 def build_image_encoder(params: dict) -> ImageEncoder:
     """An image encoder from its params section (``encoder``, ``batch_size``, ``options``)."""
     return IMAGE_ENCODERS.build(params)
