@@ -10,6 +10,7 @@ image, for ``--exhaustive-queries`` random test queries (all 500 would take ~40 
 computed chunk by chunk while the index is built.
 
     python benchmarks/bench_million.py                 # 1,000,000 images, ~10 min on 2 cores
+    python benchmarks/bench_million.py --exhaustive-queries 500   # all test queries, ~45 min
     python benchmarks/bench_million.py --n 100000 --exhaustive-queries 20
 """
 from __future__ import annotations
@@ -98,8 +99,8 @@ def main() -> None:
                         help="test queries scored exhaustively (reference for agreement)")
     parser.add_argument("--threads", default="1", help="--threads=N: BLAS/OpenMP threads")
     parser.add_argument("--spec", default="IVF2048,SQfp16", help="FAISS factory string")
-    parser.add_argument("--nprobe", type=int, nargs="+", default=[16, 64])
-    parser.add_argument("--candidates", type=int, nargs="+", default=[500, 1000, 2000])
+    parser.add_argument("--nprobe", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--candidates", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--max-width", type=int, default=608,
                         help="dimensions kept of the 1280-d standardised image vectors")
     parser.add_argument("--compare-indexes", action="store_true",

@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_K = 12
+# A query needs one character that str.split() does not treat as whitespace (the searcher's own
+# test for "empty"): Unicode White_Space plus the ASCII separators \x1c-\x1f. In the OpenAPI
+# schema too, so clients and API fuzzers know that "\r" or "\x1f" is not a query.
+NOT_ONLY_WHITESPACE = r"[^\s\x1c-\x1f]"
 IMAGE_CACHE_SECONDS = 3600
 
 
@@ -98,7 +102,7 @@ def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = 
     @app.get("/api/search", response_model=SearchResponse, summary="Search the catalog")
     def api_search(
         request: Request,
-        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS,
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, pattern=NOT_ONLY_WHITESPACE,
                                 description="what the images should show")],
         k: Annotated[int, Query(ge=1, le=MAX_K, description="how many images")] = DEFAULT_K,
     ) -> SearchResponse:
