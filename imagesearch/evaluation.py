@@ -67,7 +67,8 @@ def cross_validate(pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSe
     return CrossValidation(oof, ranks, oof_metrics(oof, match_threshold, ranks))
 
 
-def parallel_map(function: Callable[[T], R], items: Iterable[T], n_jobs: int = 1, **progress: Any) -> list[R]:
+def parallel_map(function: Callable[[T], R], items: Iterable[T], n_jobs: int = 1,
+                 **progress: Any) -> list[R]:
     """``[function(item) for item in items]`` on ``n_jobs`` threads, in order, with a progress bar.
 
     BLAS is held to one thread meanwhile, so that ``n_jobs`` workers use ``n_jobs`` cores.

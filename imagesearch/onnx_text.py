@@ -3,9 +3,9 @@
 :func:`export_minilm_onnx` (run when the embed_texts stage saves MiniLM; imports torch and
 sentence-transformers) writes a folder with ``model.onnx`` (transformer -> mean pooling over
 the attention mask -> L2 normalisation, all inside the graph), the model's ``tokenizer.json``
-and ``onnx_text.json`` (max_length, dim, ...). :class:`OnnxTextEncoder` loads that folder with only numpy,
-onnxruntime and tokenizers, and encodes texts to the same vectors as the sentence-transformers
-encoder (up to float rounding).
+and ``onnx_text.json`` (max_length, dim, ...). :class:`OnnxTextEncoder` loads that folder with
+only numpy, onnxruntime and tokenizers, and encodes texts to the same vectors as the
+sentence-transformers encoder (up to float rounding).
 """
 from __future__ import annotations
 

@@ -66,6 +66,13 @@ def resize_center_crop(image: Image.Image, resize: int, crop: int) -> np.ndarray
     return np.asarray(out, dtype=np.uint8)
 
 
+def as_item_list(items: ImageItem | Sequence[ImageItem]) -> list[ImageItem]:
+    """One image (a path or a PIL image) or a sequence of them, as a list."""
+    if isinstance(items, (str, os.PathLike, Image.Image)):
+        return [items]
+    return list(items)
+
+
 class ImageEncoder(Encoder):
     """Base of image backends: the shared, overlapped decode -> batch -> model loop.
 
@@ -135,9 +142,7 @@ class ImageEncoder(Encoder):
 
         Rows are L2-normalised and in the order of ``items``.
         """
-        if isinstance(items, (str, os.PathLike, Image.Image)):
-            items = [items]
-        items = list(items)
+        items = as_item_list(items)
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)
         batch_size = batch_size or self.batch_size
@@ -448,9 +453,7 @@ class ConcatImage(ImageEncoder):
 
     def encode(self, items: ImageItem | Sequence[ImageItem], batch_size: int | None = None,
                progress: bool = False) -> np.ndarray:
-        if isinstance(items, (str, os.PathLike, Image.Image)):
-            items = [items]
-        items = list(items)
+        items = as_item_list(items)
         vectors = [part.encode(items, batch_size, progress) for part in self.parts]
         return l2_normalize(np.hstack(vectors))
 
