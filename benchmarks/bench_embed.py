@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from imagesearch.embedding_cache import encode_cached, file_key  # noqa: E402
-from imagesearch.encoders.image import build_image_encoder  # noqa: E402
+from imagesearch.embedding.cache import encode_cached, file_key  # noqa: E402
+from imagesearch.embedding.encoders.image import build_image_encoder  # noqa: E402
 
 DEFAULT_FOLDER = ROOT.parent / "shared/datasets/dsplus_integrated_project_4/train_images"
 

@@ -3,7 +3,7 @@
     python benchmarks/bench_load.py --index data/index               # 1,000 requests, 20 at a time
     python benchmarks/bench_load.py --index IDX --requests 200 --concurrency 5 --images
 
-Starts the server as a user would (``python -m imagesearch.cli serve``) on 127.0.0.1 and a free
+Starts the server as a user would (``python -m imagesearch.serving.cli serve``) on 127.0.0.1 and a free
 port, waits for /healthz, fires the requests with httpx's async client and prints the errors,
 p50/p95/max latency and requests per second. Queries cycle through a fixed list (allowed and
 blocked ones, so both paths are measured); ``--images`` also fetches every result's image.
@@ -48,7 +48,7 @@ def start_server(index: Path, port: int, timeout: float = 300.0) -> subprocess.P
     """Start `imagesearch serve` and return once /healthz answers (its load time is logged)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "imagesearch.cli", "serve", "--index", str(index),
+    process = subprocess.Popen([sys.executable, "-m", "imagesearch.serving.cli", "serve", "--index", str(index),
                                 "--port", str(port)], cwd=REPO, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while time.perf_counter() - started < timeout:

@@ -27,7 +27,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = ROOT.parent / "shared/datasets/dsplus_integrated_project_4"
-COPIED = ["stages", "imagesearch", "dvc.yaml", "params.yaml", ".dvcignore", "tests/fixtures"]
+COPIED = ["stages", "imagesearch", "dvc.yaml", "params.yaml", ".dvcignore"]
 WRAPPER = """import resource, runpy, sys
 script = sys.argv[1]
 sys.argv = [script]
@@ -94,7 +94,7 @@ def tree_rss(process: psutil.Process) -> int:
 
 def measure_server(repo: Path, requests: int) -> dict[str, float]:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "imagesearch.cli", "serve", "--port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "imagesearch.serving.cli", "serve", "--port", str(port),
                                "--index", str(repo / "data/index")], cwd=repo, env=env_for(repo),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     proc = psutil.Process(server.pid)

@@ -35,10 +35,10 @@ import psutil  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from imagesearch.ann import (CandidateIndex, TwoStageSearch, exhaustive_top_k,  # noqa: E402
+from imagesearch.serving.two_stage import (CandidateIndex, TwoStageSearch, exhaustive_top_k,  # noqa: E402
                              merge_top_k)
-from imagesearch.model import RelevanceModel  # noqa: E402
-from imagesearch.vectors import load_vectors  # noqa: E402
+from imagesearch.modeling.relevance import RelevanceModel  # noqa: E402
+from imagesearch.embedding.vectors import load_vectors  # noqa: E402
 
 
 def rss_mib() -> float:

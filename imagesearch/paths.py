@@ -21,7 +21,7 @@ ALLOWED_PAIRS = LEGAL / "train_pairs.parquet"
 BLOCKED_IMAGES = LEGAL / "blocked_images.parquet"
 BLOCKED_QUERIES = LEGAL / "blocked_queries.parquet"
 VISUAL_CLASSIFIER = LEGAL / "visual_classifier.joblib"
-LEGAL_LABELS = Path("tests/fixtures/legal_labels.csv")  # hand labels (query_id, child)
+LEGAL_LABELS = Path("imagesearch/legal/hand_labels.csv")  # hand labels (query_id, child), beside the term list
 
 FEATURES = Path("data/features")
 IMAGE_VECTORS = FEATURES / "images.npz"

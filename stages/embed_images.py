@@ -2,7 +2,7 @@
 import logging
 import time
 
-from imagesearch.image_embedding import embed_image_table
+from imagesearch.embedding.images import embed_image_table
 from imagesearch.stage import start
 
 

@@ -2,7 +2,7 @@
 import logging
 import time
 
-from imagesearch.text_embedding import embed_text_table
+from imagesearch.embedding.texts import embed_text_table
 from imagesearch.stage import start
 
 

@@ -6,12 +6,12 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.atomic import write_csv, write_json
-from imagesearch.evaluation import ablation_scores, test_report
-from imagesearch.gallery import GalleryRow, render_gallery
-from imagesearch.metrics import recall_curve
-from imagesearch.model import RelevanceModel
+from imagesearch.modeling.evaluation import ablation_scores, test_report
+from imagesearch.modeling.gallery import GalleryRow, render_gallery
+from imagesearch.modeling.metrics import recall_curve
+from imagesearch.modeling.relevance import RelevanceModel
 from imagesearch.stage import start
-from imagesearch.vectors import load_vectors
+from imagesearch.embedding.vectors import load_vectors
 
 
 def main() -> None:

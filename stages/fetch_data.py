@@ -1,6 +1,6 @@
-"""DVC stage fetch_data: put the verified raw dataset into data/raw (see imagesearch.dataset)."""
+"""DVC stage fetch_data: put the verified raw dataset into data/raw (see imagesearch.data.fetch)."""
 from imagesearch import paths
-from imagesearch.dataset import fetch_dataset
+from imagesearch.data.fetch import fetch_dataset
 from imagesearch.stage import start
 
 

@@ -4,9 +4,9 @@ import logging
 import pandas as pd
 
 from imagesearch import paths
-from imagesearch.index import build_index
+from imagesearch.serving.index import build_index
 from imagesearch.stage import start
-from imagesearch.vectors import load_vectors
+from imagesearch.embedding.vectors import load_vectors
 
 
 def main() -> None:

@@ -3,7 +3,7 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.atomic import write_json, write_parquet
-from imagesearch.labels import aggregate, agreement
+from imagesearch.data.labels import aggregate, agreement
 from imagesearch.stage import start
 
 

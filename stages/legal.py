@@ -9,9 +9,9 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.atomic import atomic_path, write_csv, write_json, write_parquet
-from imagesearch.compliance import apply_legal_rules
+from imagesearch.legal.apply import apply_legal_rules
 from imagesearch.stage import start
-from imagesearch.vectors import load_vectors
+from imagesearch.embedding.vectors import load_vectors
 
 
 def main() -> None:

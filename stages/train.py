@@ -8,11 +8,11 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.atomic import write_csv, write_json, write_parquet
-from imagesearch.evaluation import cross_validate, parallel_map
-from imagesearch.metrics import curve_points
-from imagesearch.model import ModelConfig, RelevanceModel
+from imagesearch.modeling.evaluation import cross_validate, parallel_map
+from imagesearch.modeling.metrics import curve_points
+from imagesearch.modeling.relevance import ModelConfig, RelevanceModel
 from imagesearch.stage import start
-from imagesearch.vectors import load_vectors
+from imagesearch.embedding.vectors import load_vectors
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import sys
 
 from imagesearch import paths
 from imagesearch.atomic import write_csv, write_json, write_parquet
-from imagesearch.data import DataError, validate_dataset
+from imagesearch.data.validate import DataError, validate_dataset
 from imagesearch.params import ParamsError
 from imagesearch.stage import start
 

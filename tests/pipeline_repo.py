@@ -18,9 +18,7 @@ import yaml
 from tests.tinydata import write_checksums
 
 REPO = Path(__file__).resolve().parents[1]
-# tests/fixtures/legal_labels.csv is a dep of the legal stage (hand labels), so it travels too.
-COPIED = ["stages", "imagesearch", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore",
-          "tests/fixtures"]
+COPIED = ["stages", "imagesearch", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore"]
 TINY_PARAMS = {
     ("legal", "folds"): 2,
     ("train", "folds"): 3,

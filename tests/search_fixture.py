@@ -2,7 +2,7 @@
 
 The index is built by the production code path on the tiny PIL-drawn dataset
 (:mod:`tests.tinydata`): validate -> labels -> legal verdicts -> real encoders (EfficientNet-Lite0,
-MiniLM) -> RelevanceModel -> visual classifier -> :func:`imagesearch.index.build_index`. Only the
+MiniLM) -> RelevanceModel -> visual classifier -> :func:`imagesearch.serving.index.build_index`. Only the
 model's sizes are shrunk (few trees, fewer feature folds) so the whole build takes seconds.
 
 Used as a pytest plugin: test modules say ``pytest_plugins = ["tests.search_fixture"]``.
@@ -44,14 +44,14 @@ class TestIndex:
 
 def build_test_index(dataset: Path, work: Path) -> TestIndex:
     """Build the index for ``dataset`` (a tinydata folder) under ``work``; returns its facts."""
-    from imagesearch.data import validate_dataset
-    from imagesearch.encoders.image import build_image_encoder
-    from imagesearch.encoders.text import build_text_encoder
-    from imagesearch.index import build_index
-    from imagesearch.labels import aggregate
-    from imagesearch.legal import blocked_images_from_captions, fit_visual_classifier, flag_texts
-    from imagesearch.model import ModelConfig, RelevanceModel
-    from imagesearch.vectors import VectorSet
+    from imagesearch.data.validate import validate_dataset
+    from imagesearch.embedding.encoders.image import build_image_encoder
+    from imagesearch.embedding.encoders.text import build_text_encoder
+    from imagesearch.serving.index import build_index
+    from imagesearch.data.labels import aggregate
+    from imagesearch.legal.text_rule import blocked_images_from_captions, fit_visual_classifier, flag_texts
+    from imagesearch.modeling.relevance import ModelConfig, RelevanceModel
+    from imagesearch.embedding.vectors import VectorSet
 
     clean = validate_dataset(dataset, min_side=16, max_pixels=50_000_000, progress=False)
     pairs, _ = aggregate(clean.expert, clean.crowd, clean.captions, "blend", 0.6, 1.0)
@@ -107,6 +107,6 @@ def search_index(tmp_path_factory: pytest.TempPathFactory) -> TestIndex:
 @pytest.fixture(scope="session")
 def searcher(search_index: TestIndex):
     """A Searcher loaded once from the tiny index."""
-    from imagesearch.search import Searcher
+    from imagesearch.serving.searcher import Searcher
 
     return Searcher.load(search_index.folder)

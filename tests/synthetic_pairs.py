@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from imagesearch.vectors import VectorSet
+from imagesearch.embedding.vectors import VectorSet
 
 
 def planted(n_images: int = 120, n_test: int = 30, latent: int = 6, image_dim: int = 24,

@@ -1,9 +1,9 @@
-"""Two-stage search (imagesearch.ann): candidates by vector search, re-ranked by the model."""
+"""Two-stage search (imagesearch.serving.two_stage): candidates by vector search, re-ranked by the model."""
 import numpy as np
 import pytest
 
-from imagesearch.ann import CandidateIndex, CompactImageSide, TwoStageSearch, exhaustive_top_k, merge_top_k
-from imagesearch.model import ModelConfig, RelevanceModel
+from imagesearch.serving.two_stage import CandidateIndex, CompactImageSide, TwoStageSearch, exhaustive_top_k, merge_top_k
+from imagesearch.modeling.relevance import ModelConfig, RelevanceModel
 from tests.synthetic_pairs import planted
 
 SMALL = ModelConfig(ridge_alpha=1.0, n_products=4, feature_folds=3, negatives_per_caption=3, monotone=True,

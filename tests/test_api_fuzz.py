@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import imagesearch.web.app as web
+import imagesearch.serving.web.app as web
 
 pytest_plugins = ["tests.search_fixture"]
 

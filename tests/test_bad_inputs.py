@@ -2,7 +2,7 @@
 
 Every case ends in exactly one of three ways, and the tables below say which:
 
-- ``FAIL_FAST``: a whole file is unusable -> :class:`imagesearch.data.DataError` whose message
+- ``FAIL_FAST``: a whole file is unusable -> :class:`imagesearch.data.validate.DataError` whose message
   names the file, the line (where there is one) and the problem; the validate stage exits non-zero
   with that message and writes nothing.
 - ``QUARANTINE``: a row or an image is kept out and counted under a named reason, and listed in
@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from imagesearch.data import (CROWD, EXPERT, TABLES, TEST_IMAGES, TEST_QUERIES, TRAIN_PAIRS, DataError,
+from imagesearch.data.validate import (CROWD, EXPERT, TABLES, TEST_IMAGES, TEST_QUERIES, TRAIN_PAIRS, DataError,
                               validate_dataset)
 from tests.tinydata import make_tiny_dataset
 
@@ -449,7 +449,7 @@ def test_tolerated(case: Tolerated, pristine, pristine_clean, tmp_path):
 @pytest.mark.parametrize("spec", [EXPERT, CROWD, TRAIN_PAIRS, TEST_QUERIES, TEST_IMAGES], ids=lambda s: s.file)
 def test_a_table_of_one_row(spec, pristine, tmp_path):
     """One data row is a valid (if small) table: kept, accounted, and labels can aggregate it."""
-    from imagesearch.labels import agreement, aggregate
+    from imagesearch.data.labels import agreement, aggregate
 
     def keep_one(records):
         header = records[:1] if spec.header is not None else []
@@ -511,7 +511,7 @@ ODD_IMAGES = [c for c in TOLERATED if c.changes_images]
 @pytest.mark.parametrize("case", ODD_IMAGES, ids=[c.name for c in ODD_IMAGES])
 def test_odd_images_survive_the_encoders_input_pipeline(case, pristine, tmp_path):
     """Every image mode that validation keeps decodes to the RGB crop the encoders take."""
-    from imagesearch.encoders.image import load_rgb, resize_center_crop
+    from imagesearch.embedding.encoders.image import load_rgb, resize_center_crop
 
     root = broken_copy(pristine, tmp_path, case.apply)
     clean = validate_dataset(root, MIN_SIDE, MAX_PIXELS, progress=False)
@@ -523,7 +523,7 @@ def test_odd_images_survive_the_encoders_input_pipeline(case, pristine, tmp_path
 def test_odd_images_embed_with_the_default_encoder(pristine, tmp_path):
     """Grayscale, CMYK, PNG-named-.jpg (and RGBA, paletted, 16-bit) through EfficientNet-Lite0."""
     pytest.importorskip("efficientnet_lite_pytorch")
-    from imagesearch.encoders.image import build_image_encoder
+    from imagesearch.embedding.encoders.image import build_image_encoder
 
     root = broken_copy(pristine, tmp_path, both(*[c.apply for c in ODD_IMAGES]))
     clean = validate_dataset(root, MIN_SIDE, MAX_PIXELS, progress=False)

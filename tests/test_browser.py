@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imagesearch.legal import DISCLAIMER
+from imagesearch.legal.text_rule import DISCLAIMER
 
 pytest_plugins = ["tests.search_fixture"]
 pytestmark = pytest.mark.slow
@@ -42,7 +42,7 @@ def server(search_index) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "imagesearch.cli", "serve", "--index", str(search_index.folder),
+        [sys.executable, "-m", "imagesearch.serving.cli", "serve", "--index", str(search_index.folder),
          "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from imagesearch.legal import DISCLAIMER, VisualClassifier
-from imagesearch.search import MAX_QUERY_CHARS
+from imagesearch.legal.text_rule import DISCLAIMER, VisualClassifier
+from imagesearch.serving.searcher import MAX_QUERY_CHARS
 
 pytest_plugins = ["tests.search_fixture"]
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 def imagesearch(*args: str | os.PathLike) -> subprocess.CompletedProcess:
     """Run the CLI: the installed ``imagesearch`` script if there is one, else ``python -m``."""
     script = shutil.which("imagesearch")
-    command = [script] if script else [sys.executable, "-m", "imagesearch.cli"]
+    command = [script] if script else [sys.executable, "-m", "imagesearch.serving.cli"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, env=env,
                           cwd=REPO, timeout=300)

@@ -14,17 +14,17 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
-from imagesearch.encoders.text import load_text_encoder  # noqa: E402
-from imagesearch.encoders.image import ImageEncoder  # noqa: E402
-from imagesearch.encoders.text import TextEncoder  # noqa: E402
-from imagesearch.vectors import load_vectors  # noqa: E402
+from imagesearch.embedding.encoders.text import load_text_encoder  # noqa: E402
+from imagesearch.embedding.encoders.image import ImageEncoder  # noqa: E402
+from imagesearch.embedding.encoders.text import TextEncoder  # noqa: E402
+from imagesearch.embedding.vectors import load_vectors  # noqa: E402
 from tests.encoder_fixtures import CAPTIONS, draw_images  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-from imagesearch.image_embedding import embed_image_table  # noqa: E402
-from imagesearch.text_embedding import embed_text_table  # noqa: E402
+from imagesearch.embedding.images import embed_image_table  # noqa: E402
+from imagesearch.embedding.texts import embed_text_table  # noqa: E402
 
 
 def write_images_table(root: Path, paths: list[Path]) -> None:

@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
-from imagesearch.encoders.image import build_image_encoder  # noqa: E402
+from imagesearch.embedding.encoders.image import build_image_encoder  # noqa: E402
 from tests.encoder_fixtures import draw_images  # noqa: E402
 
 LITE0 = "efficientnet-lite0"

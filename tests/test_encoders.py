@@ -11,8 +11,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from imagesearch.encoders.image import IMAGE_ENCODERS, build_image_encoder  # noqa: E402
-from imagesearch.encoders.text import TEXT_ENCODERS, build_text_encoder, load_text_encoder  # noqa: E402
+from imagesearch.embedding.encoders.image import IMAGE_ENCODERS, build_image_encoder  # noqa: E402
+from imagesearch.embedding.encoders.text import TEXT_ENCODERS, build_text_encoder, load_text_encoder  # noqa: E402
 from tests.encoder_fixtures import (  # noqa: E402
     CAPTIONS,
     PARAPHRASE,

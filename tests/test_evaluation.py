@@ -2,8 +2,8 @@
 import numpy as np
 import pandas as pd
 
-from imagesearch import evaluation
-from imagesearch.evaluation import cross_validate, image_folds
+from imagesearch.modeling import evaluation
+from imagesearch.modeling.evaluation import cross_validate, image_folds
 from tests.test_model import SMALL
 from tests.synthetic_pairs import planted
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from imagesearch.features import SIMILARITIES, JointSpace, RawSpace, soft_max, top_k_mean
+from imagesearch.modeling.joint_space import SIMILARITIES, JointSpace, RawSpace, soft_max, top_k_mean
 from tests.synthetic_pairs import planted
 
 

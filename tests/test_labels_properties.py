@@ -1,4 +1,4 @@
-"""Properties of label aggregation (imagesearch.labels), checked with hypothesis.
+"""Properties of label aggregation (imagesearch.data.labels), checked with hypothesis.
 
 - the target stays in [0, 1] for every strategy and weight;
 - more "yes" votes never lower it; higher expert scores never lower it;
@@ -13,7 +13,7 @@ import pandas as pd
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from imagesearch.labels import aggregate, combine, expert_to_unit
+from imagesearch.data.labels import aggregate, combine, expert_to_unit
 
 STRATEGIES = st.sampled_from(["expert", "crowd", "blend"])
 WEIGHT = st.floats(0.0, 1.0)

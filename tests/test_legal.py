@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from imagesearch.params import ParamsError
-from imagesearch.legal import (
+from imagesearch.legal.text_rule import (
     DISCLAIMER,
     TERMS_PATH,
     TextRule,
@@ -31,7 +31,7 @@ from imagesearch.legal import (
     plural_forms,
     threshold_for_recall,
 )
-from imagesearch.vectors import VectorSet, save_vectors
+from imagesearch.embedding.vectors import VectorSet, save_vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 RULE = load_text_rule()

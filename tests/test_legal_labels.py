@@ -1,4 +1,4 @@
-"""The text rule against hand labels of real captions (tests/fixtures/legal_labels.{csv,md}).
+"""The text rule against hand labels of real captions (imagesearch/legal/hand_labels.{csv,md}).
 
 The captions themselves stay in ../shared/datasets/dsplus_integrated_project_4; only ids and labels
 are in the repository. Skipped where that folder is absent.
@@ -13,11 +13,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import pandas as pd
 import pytest
 
-from imagesearch.legal import flag_texts, load_text_rule
+from imagesearch.legal.text_rule import flag_texts, load_text_rule
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = ROOT.parent / "shared" / "datasets" / "dsplus_integrated_project_4"
-LABELS = ROOT / "tests" / "fixtures" / "legal_labels.csv"
+LABELS = ROOT / "imagesearch" / "legal" / "hand_labels.csv"
 
 
 def test_labels_fixture_shape() -> None:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from imagesearch.model import ModelConfig, RelevanceModel, TrainingSet
+from imagesearch.modeling.relevance import ModelConfig, RelevanceModel, TrainingSet
 from tests.synthetic_pairs import planted
 
 SMALL = ModelConfig(ridge_alpha=1.0, n_products=4, feature_folds=3, negatives_per_caption=3, monotone=True,

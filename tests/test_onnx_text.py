@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")  # torch.onnx.export (TorchScript exporter) needs it at export time
 
-from imagesearch.encoders.text import build_text_encoder  # noqa: E402
-from imagesearch.onnx_text import CONFIG_FILE, OnnxTextEncoder, export_minilm_onnx  # noqa: E402
+from imagesearch.embedding.encoders.text import build_text_encoder  # noqa: E402
+from imagesearch.embedding.onnx_query import CONFIG_FILE, OnnxTextEncoder, export_minilm_onnx  # noqa: E402
 from tests.encoder_fixtures import CAPTIONS, PARAPHRASE, UNRELATED  # noqa: E402
 
 SENTENCES = [
@@ -72,8 +72,8 @@ def test_empty_input(onnx_dir):
 def test_loading_and_encoding_import_no_torch(onnx_dir):
     code = (
         "import sys\n"
-        "import imagesearch.search\n"
-        "from imagesearch.onnx_text import OnnxTextEncoder\n"
+        "import imagesearch.serving.searcher\n"
+        "from imagesearch.embedding.onnx_query import OnnxTextEncoder\n"
         f"v = OnnxTextEncoder.load({str(onnx_dir)!r}).encode(['two dogs play in the snow'])\n"
         "assert v.shape == (1, 384)\n"
         "bad = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]\n"
@@ -85,7 +85,7 @@ def test_loading_and_encoding_import_no_torch(onnx_dir):
 def test_saved_minilm_carries_the_onnx_copy_that_search_loads(tmp_path, minilm):
     """embed_texts saves the encoder with its ONNX copy; the index copies that folder whole and
     search encodes queries with the copy (same vectors), not with sentence-transformers."""
-    from imagesearch.search import _load_query_encoder
+    from imagesearch.serving.searcher import _load_query_encoder
 
     minilm.save(tmp_path / "text_encoder")
     assert (tmp_path / "text_encoder" / "onnx" / "model.onnx").is_file()

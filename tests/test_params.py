@@ -49,8 +49,8 @@ def test_the_repository_params_are_valid():
 
 
 def test_encoder_names_equal_the_registries():
-    from imagesearch.encoders.image import IMAGE_ENCODERS
-    from imagesearch.encoders.text import TEXT_ENCODERS
+    from imagesearch.embedding.encoders.image import IMAGE_ENCODERS
+    from imagesearch.embedding.encoders.text import TEXT_ENCODERS
 
     assert sorted(IMAGE_ENCODER_NAMES) == sorted(IMAGE_ENCODERS)
     assert sorted(TEXT_ENCODER_NAMES) == sorted(TEXT_ENCODERS)

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from fastapi.testclient import TestClient
 
-from imagesearch.legal import DISCLAIMER
-from imagesearch.search import MAX_K, MAX_QUERY_CHARS
-from imagesearch.web.app import SearchResponse, create_app
+from imagesearch.legal.text_rule import DISCLAIMER
+from imagesearch.serving.searcher import MAX_K, MAX_QUERY_CHARS
+from imagesearch.serving.web.app import SearchResponse, create_app
 
 pytest_plugins = ["tests.search_fixture"]
 

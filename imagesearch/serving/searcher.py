@@ -15,8 +15,8 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from imagesearch.legal import DISCLAIMER, TextRule, load_text_rule
-from imagesearch.model import RelevanceModel
+from imagesearch.legal.text_rule import DISCLAIMER, TextRule, load_text_rule
+from imagesearch.modeling.relevance import RelevanceModel
 
 MAX_QUERY_CHARS = 300
 MAX_K = 100
@@ -50,10 +50,10 @@ def _load_query_encoder(folder: Path) -> Any:
     """The saved text encoder's ONNX copy if it has one (no torch import), else the encoder itself."""
     onnx_copy = folder / "text_encoder" / "onnx"  # encoders.text.ONNX_DIR, named here to skip that import
     if onnx_copy.is_dir():
-        from imagesearch.onnx_text import OnnxTextEncoder
+        from imagesearch.embedding.onnx_query import OnnxTextEncoder
 
         return OnnxTextEncoder.load(onnx_copy)
-    from imagesearch.encoders.text import load_text_encoder
+    from imagesearch.embedding.encoders.text import load_text_encoder
 
     return load_text_encoder(folder / "text_encoder")
 

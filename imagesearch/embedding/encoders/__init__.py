@@ -3,7 +3,7 @@
 Import the side you need, so that a stage depends only on its own encoder code (editing the text
 encoders must not re-embed images):
 
->>> from imagesearch.encoders.image import build_image_encoder
+>>> from imagesearch.embedding.encoders.image import build_image_encoder
 >>> enc = build_image_encoder({"encoder": "efficientnet-lite0", "batch_size": 8})
 >>> enc.encode(["a.jpg", "b.jpg"]).shape   # (2, 1280), float32, unit rows
 

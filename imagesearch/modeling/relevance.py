@@ -23,8 +23,8 @@ import pandas as pd
 import xgboost as xgb
 
 from imagesearch.atomic import atomic_path
-from imagesearch.features import SPACES
-from imagesearch.vectors import VectorSet
+from imagesearch.modeling.joint_space import SPACES
+from imagesearch.embedding.vectors import VectorSet
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from imagesearch.encoders.base import Encoder, Registry, hash_file, hash_tree, l2_normalize
+from imagesearch.embedding.encoders.base import Encoder, Registry, hash_file, hash_tree, l2_normalize
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from imagesearch.search import QueryError, Searcher
+    from imagesearch.serving.searcher import QueryError, Searcher
 
     try:
         searcher = Searcher.load(args.index)
@@ -67,7 +67,7 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from imagesearch.scoring import ImageScorer, IndexLoadError, ScoreInputError, open_image
+    from imagesearch.serving.scoring import ImageScorer, IndexLoadError, ScoreInputError, open_image
 
     try:
         open_image(args.image)  # a bad file fails in a second, before the models load
@@ -80,7 +80,7 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _legal_check(args: argparse.Namespace) -> int:
-    from imagesearch.legal import legal_check_lines, load_text_rule
+    from imagesearch.legal.text_rule import legal_check_lines, load_text_rule
 
     handle = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
     with handle:
@@ -92,7 +92,7 @@ def _legal_check(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from imagesearch.web.app import create_app
+    from imagesearch.serving.web.app import create_app
 
     uvicorn.run(create_app(args.index), host=args.host, port=args.port)
     return 0

@@ -2,7 +2,7 @@
 
 Reads ``data/clean/images.parquet`` under ``root``; writes ``data/features/images.npz`` (ids = image
 file names). Vectors of images whose bytes and encoder are unchanged come from the
-content-addressed cache in ``data/cache/embeddings`` (see :mod:`imagesearch.embedding_cache`).
+content-addressed cache in ``data/cache/embeddings`` (see :mod:`imagesearch.embedding.cache`).
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from imagesearch import paths
-from imagesearch.embedding_cache import DEFAULT_ROOT, EmbeddingCache, encode_cached, file_key
-from imagesearch.encoders.image import build_image_encoder
-from imagesearch.vectors import VectorSet, save_vectors
+from imagesearch.embedding.cache import DEFAULT_ROOT, EmbeddingCache, encode_cached, file_key
+from imagesearch.embedding.encoders.image import build_image_encoder
+from imagesearch.embedding.vectors import VectorSet, save_vectors
 
 log = logging.getLogger(__name__)
 

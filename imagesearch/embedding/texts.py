@@ -13,9 +13,9 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.atomic import atomic_path
-from imagesearch.embedding_cache import DEFAULT_ROOT, EmbeddingCache, encode_cached, text_key
-from imagesearch.encoders.text import build_text_encoder
-from imagesearch.vectors import VectorSet, save_vectors
+from imagesearch.embedding.cache import DEFAULT_ROOT, EmbeddingCache, encode_cached, text_key
+from imagesearch.embedding.encoders.text import build_text_encoder
+from imagesearch.embedding.vectors import VectorSet, save_vectors
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from imagesearch.metrics import (kendall_tau, ranking_report, ranks_of_gold, regression_report,
+from imagesearch.modeling.metrics import (kendall_tau, ranking_report, ranks_of_gold, regression_report,
                                  safe_roc_auc)
-from imagesearch.model import ModelConfig, RelevanceModel
-from imagesearch.vectors import VectorSet
+from imagesearch.modeling.relevance import ModelConfig, RelevanceModel
+from imagesearch.embedding.vectors import VectorSet
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from imagesearch.encoders.base import Encoder, Registry, l2_normalize
-from imagesearch.encoders.image import call_tfhub, load_tfhub, tfhub_identity
+from imagesearch.embedding.encoders.base import Encoder, Registry, l2_normalize
+from imagesearch.embedding.encoders.image import call_tfhub, load_tfhub, tfhub_identity
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class MiniLM(TextEncoder):
         """The saved encoder carries an ONNX copy (``onnx/``): search encodes queries with it
         without importing torch. Exported here, where the model is already loaded, once per
         text-encoder change (not on every model or index rebuild)."""
-        from imagesearch.onnx_text import export_minilm_onnx
+        from imagesearch.embedding.onnx_query import export_minilm_onnx
 
         export_minilm_onnx(self._model_path(), folder / ONNX_DIR,
                            source={"encoder": self.name, "options": self.options})

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from imagesearch.atomic import atomic_path  # noqa: E402
-from imagesearch.legal import DISCLAIMER  # noqa: E402
+from imagesearch.legal.text_rule import DISCLAIMER  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The law: no information showing or describing a person under 16 may be provided 
 consent. This module holds pure functions only; ``stages/legal.py`` does the I/O.
 
 - :class:`TextRule` decides whether a caption or query describes a child. Its terms live in one
-  reviewed file, ``imagesearch/legal_terms.yaml``; :func:`load_text_rule` reads it.
+  reviewed file, ``imagesearch/legal/terms.yaml``; :func:`load_text_rule` reads it.
 - :func:`blocked_images_from_captions` carries caption verdicts over to the images the captions
   describe (their own image, and images annotators confirmed as matching).
 - :func:`fit_visual_classifier` learns, from those caption-derived image labels, a classifier on
@@ -27,7 +27,7 @@ from nltk.tokenize import RegexpTokenizer
 
 DISCLAIMER = "This image is unavailable in your country in compliance with local laws"
 
-TERMS_PATH = Path(__file__).with_name("legal_terms.yaml")
+TERMS_PATH = Path(__file__).with_name("terms.yaml")
 
 # Words, numbers (with decimals and glued suffixes: "5yo", "3rd", "12yrs"), hyphenated and
 # apostrophised words kept whole so that they can be joined or split deliberately below.
@@ -86,7 +86,7 @@ def _strip_possessive(token: str) -> str:
 
 @dataclass(frozen=True)
 class TextRule:
-    """Child-content rule for texts: terms, phrases, exceptions and ages (see legal_terms.yaml)."""
+    """Child-content rule for texts: terms, phrases, exceptions and ages (see terms.yaml)."""
 
     terms: frozenset[str]
     phrases: tuple[tuple[str, ...], ...] = ()
@@ -299,7 +299,7 @@ def _ordinal_before(tokens: list[str], i: int) -> tuple[float, int] | None:
 
 
 def load_text_rule(path: str | Path | None = None) -> TextRule:
-    """Load the reviewed term list (default: the packaged ``legal_terms.yaml``)."""
+    """Load the reviewed term list (default: the packaged ``terms.yaml``)."""
     path = Path(path) if path is not None else TERMS_PATH
     config = yaml.safe_load(path.read_text())
     if not isinstance(config, dict):

@@ -29,7 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from imagesearch.search import MAX_K, MAX_QUERY_CHARS, QueryError, SearchResult, Searcher
+from imagesearch.serving.searcher import MAX_K, MAX_QUERY_CHARS, QueryError, SearchResult, Searcher
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Applying the legal rules to the whole dataset: what is blocked, what training may use, the audit.
 
 The rules themselves (the text rule, caption-derived image blocks, the visual classifier) are in
-:mod:`imagesearch.legal`; this module runs them over captions, test queries, images and pairs and
+:mod:`imagesearch.legal.text_rule`; this module runs them over captions, test queries, images and pairs and
 counts what each rule removed, for ``metrics/legal.json`` and the audit listing.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imagesearch.legal import (
+from imagesearch.legal.text_rule import (
     VisualClassifier,
     blocked_images_from_captions,
     described_images,
@@ -22,7 +22,7 @@ from imagesearch.legal import (
     load_text_rule,
 )
 from imagesearch.params import LegalParams
-from imagesearch.vectors import VectorSet
+from imagesearch.embedding.vectors import VectorSet
 
 log = logging.getLogger(__name__)
 

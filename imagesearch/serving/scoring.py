@@ -16,9 +16,9 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from imagesearch.legal import DISCLAIMER, TextRule, VisualClassifier, load_text_rule
-from imagesearch.model import RelevanceModel
-from imagesearch.search import MAX_QUERY_CHARS
+from imagesearch.legal.text_rule import DISCLAIMER, TextRule, VisualClassifier, load_text_rule
+from imagesearch.modeling.relevance import RelevanceModel
+from imagesearch.serving.searcher import MAX_QUERY_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,10 @@ class ImageScorer:
 
     @classmethod
     def load(cls, folder: str | Path) -> "ImageScorer":
-        """Load everything from an index folder written by :func:`imagesearch.index.build_index`."""
-        from imagesearch.encoders.image import build_image_encoder
-        from imagesearch.encoders.text import load_text_encoder
-        from imagesearch.index import VISUAL_CLASSIFIER_FILE
+        """Load everything from an index folder written by :func:`imagesearch.serving.index.build_index`."""
+        from imagesearch.embedding.encoders.image import build_image_encoder
+        from imagesearch.embedding.encoders.text import load_text_encoder
+        from imagesearch.serving.index import VISUAL_CLASSIFIER_FILE
 
         folder = Path(folder)
         manifest_path = folder / "manifest.json"

@@ -13,8 +13,8 @@ import joblib
 import pandas as pd
 
 from imagesearch.atomic import atomic_path
-from imagesearch.model import RelevanceModel
-from imagesearch.vectors import VectorSet
+from imagesearch.modeling.relevance import RelevanceModel
+from imagesearch.embedding.vectors import VectorSet
 
 
 VISUAL_CLASSIFIER_FILE = "visual_classifier.joblib"
