@@ -6,7 +6,7 @@
    ``encoder.encode``: decode in a thread pool overlapped with the model) at the best batch size,
    on every image of the folder.
 
-    python benchmarks/bench_embed.py [--folder DIR] [--encoder efficientnet-lite0]
+    python -m benchmarks.bench_embed [--folder DIR] [--encoder efficientnet-lite0]
 
 Prints images/s for both and their ratio (target >= 0.9).
 """
@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 

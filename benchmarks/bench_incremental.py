@@ -5,7 +5,7 @@ images (through a symlink, nothing copied), runs ``stages/embed_images.py`` as D
 process) on 1,090 images with an empty cache (cold), then on all 1,100 (10 new). Prints both wall
 times and their ratio (target <= 0.1).
 
-    python benchmarks/bench_incremental.py [--dataset DIR] [--encoder efficientnet-lite0]
+    python -m benchmarks.bench_incremental [--dataset DIR] [--encoder efficientnet-lite0]
 """
 from __future__ import annotations
 

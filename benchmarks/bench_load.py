@@ -1,7 +1,7 @@
 """Load test of `imagesearch serve`: N requests at concurrency C against a real uvicorn server.
 
-    python benchmarks/bench_load.py --index data/index               # 1,000 requests, 20 at a time
-    python benchmarks/bench_load.py --index IDX --requests 200 --concurrency 5 --images
+    python -m benchmarks.bench_load --index data/index               # 1,000 requests, 20 at a time
+    python -m benchmarks.bench_load --index IDX --requests 200 --concurrency 5 --images
 
 Starts the server as a user would (``python -m imagesearch.serving.cli serve``) on 127.0.0.1 and a free
 port, waits for /healthz, fires the requests with httpx's async client and prints the errors,

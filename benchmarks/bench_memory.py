@@ -6,7 +6,7 @@ embedding cache, so the embed stages embed every item (their realistic peak). Th
 process's own ``ru_maxrss``, read at its exit by a small wrapper. Then ``imagesearch serve`` on
 the copy's ``data/index`` answers ``--requests`` searches while its RSS is sampled every 20 ms.
 
-    python benchmarks/bench_memory.py [--repo DIR] [--stages validate labels ...] [--no-server]
+    python -m benchmarks.bench_memory [--repo DIR] [--stages validate labels ...] [--no-server]
 """
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ Exhaustive reference: ``model.score_grid`` on the full-precision float32 ``Image
 image, for ``--exhaustive-queries`` random test queries (all 500 would take ~40 min here),
 computed chunk by chunk while the index is built.
 
-    python benchmarks/bench_million.py                 # 1,000,000 images, ~10 min on 2 cores
-    python benchmarks/bench_million.py --exhaustive-queries 500   # all test queries, ~45 min
-    python benchmarks/bench_million.py --n 100000 --exhaustive-queries 20
+    python -m benchmarks.bench_million                 # 1,000,000 images, ~10 min on 2 cores
+    python -m benchmarks.bench_million --exhaustive-queries 500   # all test queries, ~45 min
+    python -m benchmarks.bench_million --n 100000 --exhaustive-queries 20
 """
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from imagesearch.serving.two_stage import (CandidateIndex, TwoStageSearch, exhaustive_top_k,  # noqa: E402
                              merge_top_k)

@@ -7,21 +7,18 @@ params, ~1 min), by default on the real dataset with the real params and ``data/
 cold run embeds every image. Targets on the real data: cold <= 120 s, no-op <= 3 s,
 train-param change <= 30 s.
 
-    python benchmarks/bench_pipeline.py [--tiny] [--keep DIR]
+    python -m benchmarks.bench_pipeline [--tiny] [--keep DIR]
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from tests.pipeline_repo import dvc, make_pipeline_repo, set_param
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.pipeline_repo import dvc, make_pipeline_repo, set_param  # noqa: E402
-
 DATASET = ROOT.parent / "shared/datasets/dsplus_integrated_project_4"
 TARGETS = {"cold": 120.0, "no-op": 3.0, "train param": 30.0}
 

@@ -92,10 +92,20 @@ class XGBParams(Section):
 
 
 class TrainParams(Section):
+    """The train section. ``folds`` and ``match_threshold`` belong to cross-validation; every other
+    key is read by the model (``ModelConfig.from_params``)."""
+
     seed: int
     folds: int = Field(ge=2)
     match_threshold: float = Field(ge=1.0, le=4.0)
     ridge_alpha: float = Field(gt=0.0)
+    # each pair of feature folds leaves at least one other fold to fit its joint space on
+    feature_folds: int = Field(ge=3)
+    n_products: int = Field(ge=1)
+    csls_k: int = Field(ge=1)
+    knn_temperature: float = Field(gt=0.0)
+    softmax_temperature: float = Field(gt=0.0)
+    early_stopping_fraction: float = Field(gt=0.0, lt=1.0)
     negatives_per_caption: int = Field(default=0, ge=0)
     monotone: bool = False
     weights: SourceWeights

@@ -21,7 +21,6 @@ ALLOWED_PAIRS = LEGAL / "train_pairs.parquet"
 BLOCKED_IMAGES = LEGAL / "blocked_images.parquet"
 BLOCKED_QUERIES = LEGAL / "blocked_queries.parquet"
 VISUAL_CLASSIFIER = LEGAL / "visual_classifier.joblib"
-LEGAL_LABELS = Path("imagesearch/legal/hand_labels.csv")  # hand labels (query_id, child), beside the term list
 
 FEATURES = Path("data/features")
 IMAGE_VECTORS = FEATURES / "images.npz"
@@ -32,6 +31,7 @@ MODEL = Path("data/model")
 RAW_MODEL = Path("data/model_raw")  # the ablation: XGBoost on raw vectors, no joint space
 OOF = Path("data/train/oof.parquet")
 INDEX = Path("data/index")
+INDEX_VISUAL_CLASSIFIER = "visual_classifier.joblib"  # the legal stage's classifier, copied into the index
 
 METRICS = Path("metrics")
 DATA_QUALITY = METRICS / "data_quality.json"

@@ -10,13 +10,14 @@ import pandas as pd
 from imagesearch import paths
 from imagesearch.atomic import atomic_path, write_csv, write_json, write_parquet
 from imagesearch.legal.apply import apply_legal_rules
+from imagesearch.legal.hand_labels import load_hand_labels
 from imagesearch.stage import start
 from imagesearch.embedding.vectors import load_vectors
 
 
 def main() -> None:
     params = start("legal")
-    hand_labels = pd.read_csv(paths.LEGAL_LABELS) if paths.LEGAL_LABELS.exists() else None
+    hand_labels = load_hand_labels()  # a missing file is an error naming it, before any work
     result = apply_legal_rules(
         pd.read_parquet(paths.LABELLED_PAIRS), pd.read_parquet(paths.CAPTIONS),
         pd.read_parquet(paths.TEST_QUERIES), pd.read_parquet(paths.IMAGES),

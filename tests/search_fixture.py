@@ -1,7 +1,7 @@
 """A small real search index for the web, CLI and browser tests, built once per session.
 
 The index is built by the production code path on the tiny PIL-drawn dataset
-(:mod:`tests.tinydata`): validate -> labels -> legal verdicts -> real encoders (EfficientNet-Lite0,
+(:mod:`tests.tinydata`): validate -> labels -> real encoders -> the legal stage's rules (EfficientNet-Lite0,
 MiniLM) -> RelevanceModel -> visual classifier -> :func:`imagesearch.serving.index.build_index`. Only the
 model's sizes are shrunk (few trees, fewer feature folds) so the whole build takes seconds.
 
@@ -14,8 +14,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -49,7 +47,9 @@ def build_test_index(dataset: Path, work: Path) -> TestIndex:
     from imagesearch.embedding.encoders.text import build_text_encoder
     from imagesearch.serving.index import build_index
     from imagesearch.data.labels import aggregate
-    from imagesearch.legal.text_rule import blocked_images_from_captions, fit_visual_classifier, flag_texts
+    from imagesearch.legal.apply import apply_legal_rules
+    from imagesearch.legal.hand_labels import load_hand_labels
+    from imagesearch.params import LegalParams
     from imagesearch.modeling.relevance import ModelConfig, RelevanceModel
     from imagesearch.embedding.vectors import VectorSet
 
@@ -68,24 +68,22 @@ def build_test_index(dataset: Path, work: Path) -> TestIndex:
     text_encoder_dir = work / "text_encoder"
     text_encoder.save(text_encoder_dir)
 
-    # legal: texts -> images they describe (own image; test queries describe their image too)
-    flags = flag_texts(captions.set_index("query_id")["query_text"])
-    own = captions[["query_id", "query_image"]].assign(image=captions["query_image"], source="own")
-    blocked = set(blocked_images_from_captions(pd.concat([pairs, own], ignore_index=True), flags,
-                                               3.0, 0.66)["image"])
-    allowed_pairs = pairs[~pairs["query_id"].isin(flags.index[flags["blocked"]])
-                          & ~pairs["image"].isin(blocked) & ~pairs["query_image"].isin(blocked)]
+    # legal: the production rules, as the legal stage runs them (recall 1.0: the tiny set is small)
+    legal = apply_legal_rules(pairs, captions, clean.test_queries, images, image_set, load_hand_labels(),
+                              LegalParams(expert_confirm_mean=3.0, crowd_confirm_share=0.66,
+                                          visual_recall=1.0, folds=2, seed=0))
+    blocked = set(legal.blocked_images["image"])
+    allowed_pairs = legal.allowed_pairs
 
     model_dir = work / "model"
-    config = ModelConfig(feature_folds=3, n_products=4, xgb=dict(SMALL_XGB), early_stopping_fraction=0.3)
+    config = ModelConfig(ridge_alpha=3000.0, n_products=4, knn_temperature=0.05, csls_k=10,
+                         softmax_temperature=0.02, feature_folds=3, negatives_per_caption=0,
+                         monotone=False, early_stopping_fraction=0.3, seed=0, xgb=dict(SMALL_XGB),
+                         weights=dict.fromkeys(("expert", "crowd", "both", "own", "sampled"), 1.0))
     RelevanceModel(config).fit(allowed_pairs, image_set, text_set).save(model_dir)
 
-    train_images = sorted(images.loc[images["split"] == "train", "image"])
-    labels = np.array([name in blocked for name in train_images], dtype=int)
-    classifier, _ = fit_visual_classifier(image_set.take(train_images), labels, train_images,
-                                          recall_target=1.0, folds=2)
     classifier_path = work / "visual_classifier.joblib"
-    classifier.save(classifier_path)
+    legal.classifier.save(classifier_path)
 
     catalog = images.loc[images["split"] == "test", ["image", "path"]]
     folder = work / "index"

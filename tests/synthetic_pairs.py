@@ -4,13 +4,35 @@ Each image has a latent vector ``z``; its image embedding is a random linear vie
 noise, and its caption a different random view of the same ``z`` plus noise. Judged pairs link a
 caption to other images with a target that grows with the latents' cosine, so a model that
 recovers the relation ranks a caption's own image first far more often than chance.
+
+``small_config`` is the model config the unit tests fit on that data: a train section validated by
+the params schema, like params.yaml's, with small values.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from imagesearch.embedding.vectors import VectorSet
+from imagesearch.modeling.relevance import ModelConfig
+from imagesearch.params import TrainParams
+
+SMALL_XGB = {"n_estimators": 80, "learning_rate": 0.1, "max_depth": 3, "subsample": 0.9,
+             "colsample_bytree": 1.0, "min_child_weight": 1.0, "early_stopping_rounds": 10}
+SMALL_TRAIN = {
+    "seed": 0, "folds": 3, "match_threshold": 3.0, "ridge_alpha": 1.0, "feature_folds": 3,
+    "n_products": 4, "csls_k": 10, "knn_temperature": 0.05, "softmax_temperature": 0.02,
+    "early_stopping_fraction": 0.3, "negatives_per_caption": 3, "monotone": True,
+    "weights": {"expert": 1.0, "crowd": 1.0, "both": 1.0, "own": 1.0, "sampled": 1.0},
+    "xgb": SMALL_XGB,
+}
+
+
+def small_config(**train: Any) -> ModelConfig:
+    """``ModelConfig.from_params`` of ``SMALL_TRAIN`` with the given train keys replaced."""
+    return ModelConfig.from_params(TrainParams.model_validate({**SMALL_TRAIN, **train}))
 
 
 def planted(n_images: int = 120, n_test: int = 30, latent: int = 6, image_dim: int = 24,

@@ -3,13 +3,10 @@ import numpy as np
 import pytest
 
 from imagesearch.serving.two_stage import CandidateIndex, CompactImageSide, TwoStageSearch, exhaustive_top_k, merge_top_k
-from imagesearch.modeling.relevance import ModelConfig, RelevanceModel
-from tests.synthetic_pairs import planted
+from imagesearch.modeling.relevance import RelevanceModel
+from tests.synthetic_pairs import SMALL_XGB, planted, small_config
 
-SMALL = ModelConfig(ridge_alpha=1.0, n_products=4, feature_folds=3, negatives_per_caption=3, monotone=True,
-                    early_stopping_fraction=0.3,
-                    xgb={"n_estimators": 60, "learning_rate": 0.1, "max_depth": 3, "subsample": 0.9,
-                         "colsample_bytree": 1.0, "min_child_weight": 1.0, "early_stopping_rounds": 10})
+SMALL = small_config(xgb={**SMALL_XGB, "n_estimators": 60})
 
 
 def unit(matrix):

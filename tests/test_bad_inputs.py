@@ -36,8 +36,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from imagesearch.data.validate import (CROWD, EXPERT, TABLES, TEST_IMAGES, TEST_QUERIES, TRAIN_PAIRS, DataError,
-                              validate_dataset)
+from imagesearch.data.tables import CROWD, EXPERT, TABLES, TEST_IMAGES, TEST_QUERIES, TRAIN_PAIRS, DataError
+from imagesearch.data.validate import validate_dataset
 from tests.tinydata import make_tiny_dataset
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imagesearch.legal.text_rule import DISCLAIMER
+from imagesearch.legal.rules import DISCLAIMER
 
 pytest_plugins = ["tests.search_fixture"]
 pytestmark = pytest.mark.slow

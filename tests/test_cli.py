@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from imagesearch.legal.text_rule import DISCLAIMER, VisualClassifier
+from imagesearch.legal.rules import DISCLAIMER
+from imagesearch.legal.visual import VisualClassifier
 from imagesearch.serving.searcher import MAX_QUERY_CHARS
 
 pytest_plugins = ["tests.search_fixture"]

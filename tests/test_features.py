@@ -3,7 +3,12 @@ import numpy as np
 import pytest
 
 from imagesearch.modeling.joint_space import SIMILARITIES, JointSpace, RawSpace, soft_max, top_k_mean
-from tests.synthetic_pairs import planted
+from tests.synthetic_pairs import planted, small_config
+
+
+def joint_space(**train) -> JointSpace:
+    """The joint space of the tests' small config, with the given train keys replaced."""
+    return small_config(**train).make_space()
 
 
 @pytest.fixture(scope="module")
@@ -12,7 +17,7 @@ def space_and_data():
     own = pairs.loc[pairs["source"] == "own"]
     images = sorted(set(own["image"]))
     row = {name: i for i, name in enumerate(images)}
-    space = JointSpace(alpha=1.0, n_products=4).fit(
+    space = joint_space().fit(
         image_set.take(images), text_set.take(list(own["query_id"])), own["query_image"].map(row).to_numpy())
     return space, image_set.take(test_images), text_set.take(test_queries)
 
@@ -45,7 +50,7 @@ def test_monotone_flags_cover_every_feature(space_and_data):
 
 def test_products_are_padded_when_few_captions():
     rng = np.random.default_rng(0)
-    space = JointSpace(n_products=8).fit(rng.normal(size=(4, 5)), rng.normal(size=(4, 3)), np.arange(4))
+    space = joint_space(n_products=8).fit(rng.normal(size=(4, 5)), rng.normal(size=(4, 3)), np.arange(4))
     side = space.image_side(rng.normal(size=(2, 5)))
     assert side.basis.shape == (2, 8)
     raw = RawSpace(n_components=8).fit(rng.normal(size=(4, 5)), rng.normal(size=(4, 3)), np.arange(4))

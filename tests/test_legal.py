@@ -17,20 +17,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from imagesearch.params import ParamsError
-from imagesearch.legal.text_rule import (
-    DISCLAIMER,
-    TERMS_PATH,
-    TextRule,
-    VisualClassifier,
-    Verdict,
-    blocked_images_from_captions,
-    fit_visual_classifier,
-    flag_texts,
-    legal_check_lines,
-    load_text_rule,
-    plural_forms,
-    threshold_for_recall,
-)
+from imagesearch.legal.policy import LegalPolicy, legal_check_lines
+from imagesearch.legal.propagation import blocked_images_from_captions
+from imagesearch.legal.rules import DISCLAIMER, Verdict
+from imagesearch.legal.text_rule import TERMS_PATH, flag_texts, load_text_rule
+from imagesearch.legal.tokens import plural_forms
+from imagesearch.legal.visual import VisualClassifier, fit_visual_classifier, threshold_for_recall
 from imagesearch.embedding.vectors import VectorSet, save_vectors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,7 +197,7 @@ def test_flag_texts_keeps_the_index() -> None:
 
 
 def test_legal_check_lines() -> None:
-    out = list(legal_check_lines(["Two KIDS play\n", "a man\n", "", "a 7-year-old"], RULE))
+    out = list(legal_check_lines(["Two KIDS play\n", "a man\n", "", "a 7-year-old"], LegalPolicy(RULE)))
     assert out == ["blocked\tterm:kids", "allowed", "allowed", "blocked\tage:7 year old"]
 
 

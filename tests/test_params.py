@@ -3,7 +3,6 @@ ParamsError naming the key, before any stage does expensive work."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -81,6 +80,20 @@ BAD = [
     ("string where a number belongs", changed(("train", "ridge_alpha"), "lots"), ["train.ridge_alpha"]),
     ("zero batch size", changed(("embed_images", "batch_size"), 0), ["embed_images.batch_size"]),
     ("one fold", changed(("train", "folds"), 1), ["train.folds", "greater than or equal to 2"]),
+    ("one feature fold", changed(("train", "feature_folds"), 1),
+     ["train.feature_folds", "greater than or equal to 3"]),
+    ("no product features", changed(("train", "n_products"), 0),
+     ["train.n_products", "greater than or equal to 1"]),
+    ("no CSLS neighbours", changed(("train", "csls_k"), 0), ["train.csls_k", "greater than or equal to 1"]),
+    ("negative kNN temperature", changed(("train", "knn_temperature"), -0.05),
+     ["train.knn_temperature", "greater than 0"]),
+    ("zero softmax temperature", changed(("train", "softmax_temperature"), 0),
+     ["train.softmax_temperature", "greater than 0"]),
+    ("all images held out for early stopping", changed(("train", "early_stopping_fraction"), 1.0),
+     ["train.early_stopping_fraction", "less than 1"]),
+    ("no early-stopping images", changed(("train", "early_stopping_fraction"), 0.0),
+     ["train.early_stopping_fraction", "greater than 0"]),
+    ("missing model key", changed(("train", "csls_k"), delete=True), ["train.csls_k", "Field required"]),
     ("missing key", changed(("validate", "max_image_pixels"), delete=True),
      ["validate.max_image_pixels", "Field required"]),
     ("section is a scalar", changed(("train",), 3), ["train"]),

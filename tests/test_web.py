@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from fastapi.testclient import TestClient
 
-from imagesearch.legal.text_rule import DISCLAIMER
+from imagesearch.legal.rules import DISCLAIMER
 from imagesearch.serving.searcher import MAX_K, MAX_QUERY_CHARS
 from imagesearch.serving.web.app import SearchResponse, create_app
 

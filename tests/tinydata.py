@@ -15,6 +15,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from imagesearch.hashing import hash_file
+
 COLOURS = {"red": (220, 30, 30), "green": (30, 180, 60), "blue": (30, 60, 220),
            "yellow": (240, 220, 20), "purple": (140, 40, 170), "orange": (250, 140, 20)}
 SHAPES = ("circle", "square", "triangle")
@@ -106,6 +108,6 @@ def write_checksums(root: Path, path: Path) -> None:
     """A ``sha256sum``-style listing of every file under ``root`` (what data/dataset.sha256 holds)."""
     lines = []
     for file in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        digest = hash_file(file)
         lines.append(f"{digest}  ./{file.relative_to(root).as_posix()}")
     path.write_text("\n".join(lines) + "\n")

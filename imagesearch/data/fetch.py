@@ -9,7 +9,6 @@ with ``dvc pull``.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -22,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from tqdm import tqdm
 
 from imagesearch.atomic import atomic_path
+from imagesearch.hashing import hash_file
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,6 @@ def read_checksums(path: str | Path) -> list[Checksum]:
             raise DatasetError(f"{path}:{number}: not a sha256sum line: {line!r}")
         entries.append(Checksum(str(PurePosixPath(name.removeprefix("./"))), digest))
     return entries
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def candidate_sources(source: str, url: str) -> list[str]:
@@ -125,7 +117,7 @@ def _extract_zip(archive: Path, destination: Path, expected: list[Checksum]) -> 
 
 
 def _verify(path: Path, entry: Checksum) -> None:
-    actual = sha256_file(path)
+    actual = hash_file(path)
     if actual != entry.sha256:
         raise DatasetError(f"{entry.relative_path}: sha256 {actual} != frozen {entry.sha256}")
 

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from imagesearch.atomic import atomic_path
-from imagesearch.embedding.encoders.base import Encoder, hash_file
+from imagesearch.embedding.encoders.base import Encoder
+from imagesearch.hashing import hash_file
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,8 @@
 
 The format every embedding stage writes and every consumer reads:
 ``ids`` (n,) unicode array, ``vectors`` (n, d) float32 with L2-normalised rows, and ``encoder``,
-a JSON string describing the encoder that produced them.
+a JSON string describing the encoder that produced them. :func:`l2_normalise` is the one row
+normaliser of the package (encoders, the joint space, two-stage search).
 """
 from __future__ import annotations
 
@@ -14,6 +15,23 @@ from typing import Any
 import numpy as np
 
 from imagesearch.atomic import atomic_path
+
+
+def l2_normalise(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm, returned as float32; all-zero rows stay zero.
+
+    The norms and the division are computed in the input's dtype (float64 stays float64 until
+    the final cast), and rows whose norm is not positive are divided by 1. Encoders pass
+    ``np.asarray(v, dtype=np.float32)``. The former ``max(norm, 1e-12)`` variants
+    (joint_space, two_stage) differ only for rows with ``0 < norm < 1e-12`` (now scaled to
+    unit length instead of left tiny) and rows holding NaN (now left as they are instead of all
+    NaN).
+    """
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2:
+        raise ValueError(f"expected a 2-d array of vectors, got shape {matrix.shape}")
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)
 
 
 @dataclass(frozen=True)

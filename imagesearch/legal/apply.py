@@ -1,8 +1,10 @@
-"""Applying the legal rules to the whole dataset: what is blocked, what training may use, the audit.
+"""The legal stage's work: the rules run over the whole dataset, what training may use, the audit.
 
-The rules themselves (the text rule, caption-derived image blocks, the visual classifier) are in
-:mod:`imagesearch.legal.text_rule`; this module runs them over captions, test queries, images and pairs and
-counts what each rule removed, for ``metrics/legal.json`` and the audit listing.
+The steps, each a function below: (1) the text rule over every caption and test query;
+(2) caption propagation blocks the images flagged captions describe; (3) the visual classifier,
+trained on caption-described training images, decides the images no caption describes;
+(4) the allowed training pairs; (5) the metrics and the audit listing. Serving asks the same rule
+objects (:class:`~imagesearch.legal.policy.LegalPolicy`).
 """
 from __future__ import annotations
 
@@ -13,30 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imagesearch.legal.text_rule import (
-    VisualClassifier,
-    blocked_images_from_captions,
-    described_images,
-    fit_visual_classifier,
-    flag_texts,
-    load_text_rule,
-)
-from imagesearch.params import LegalParams
 from imagesearch.embedding.vectors import VectorSet
+from imagesearch.legal.propagation import CaptionPropagation
+from imagesearch.legal.text_rule import TextRule, flag_texts, load_text_rule
+from imagesearch.legal.visual import VisualClassifier, fit_visual_classifier
+from imagesearch.params import LegalParams
 
 log = logging.getLogger(__name__)
-
-
-def _binary_scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
-    truth, predicted = truth.astype(bool), predicted.astype(bool)
-    tp = int((truth & predicted).sum())
-    return {
-        "n": int(len(truth)),
-        "positives": int(truth.sum()),
-        "predicted": int(predicted.sum()),
-        "recall": tp / truth.sum() if truth.sum() else None,
-        "precision": tp / predicted.sum() if predicted.sum() else None,
-    }
 
 
 @dataclass
@@ -52,42 +37,98 @@ class Compliance:
 
 
 def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.DataFrame,
-                      images: pd.DataFrame, vector_set: VectorSet, hand_labels: pd.DataFrame | None,
-                      params: LegalParams) -> Compliance:
-    """Apply the text rule, the caption-derived image blocks and the visual classifier to the data.
+                      images: pd.DataFrame, vector_set: VectorSet, hand_labels: pd.DataFrame,
+                      params: LegalParams, rule: TextRule | None = None) -> Compliance:
+    """Apply the text rule, caption propagation and the visual classifier to the data.
 
-    ``hand_labels`` (query_id, child) measures the text rule when given.
+    ``hand_labels`` (query_id, child) measures the text rule (:func:`~imagesearch.legal.hand_labels.load_hand_labels`).
     """
-    rule = load_text_rule()
+    rule = rule if rule is not None else load_text_rule()
     images = images[["image", "split"]].drop_duplicates("image")
+    flags = flag_all_texts(captions, queries, rule)
+    flagged = flags[flags["blocked"]]
+    log.info("text rule flags %d of %d captions/queries", len(flagged), len(flags))
 
-    # 1. texts: every train caption and every test query, one verdict per query_id
+    all_pairs = with_own_pairs(pairs, captions, queries)
+    propagation = CaptionPropagation(params.expert_confirm_mean, params.crowd_confirm_share)
+    by_caption = propagation.blocked_images(all_pairs, flags)
+    covered = set(propagation.described(all_pairs)["image"])
+    log.info("captions block %d images; %d of %d images are described by some caption",
+             len(by_caption), len(covered & set(images["image"])), len(images))
+
+    visual = run_visual_classifier(images, covered, set(by_caption["image"]), vector_set, params)
+    split_of = images.set_index("image")["split"]
+    blocked_images = blocked_image_frame(by_caption, visual.blocked_uncovered, split_of)
+    all_blocked = set(blocked_images["image"])
+
+    keep = (~pairs["query_id"].isin(flagged.index) & ~pairs["image"].isin(all_blocked)
+            & ~pairs["query_image"].isin(all_blocked))
+    allowed_pairs = pairs.loc[keep].reset_index(drop=True)
+    blocked_queries = (flagged.reset_index()[["query_id", "rule", "words", "split"]]
+                       .sort_values("query_id").reset_index(drop=True))
+
+    metrics = {
+        "texts": {
+            "checked": int(len(flags)),
+            "blocked": int(len(flagged)),
+            "blocked_by_split": _counts(flagged["split"]),
+            "by_rule": _counts(flagged["rule"]),
+        },
+        "images": {
+            "total": int(len(images)),
+            "described_by_captions": int(len(covered & set(images["image"]))),
+            "blocked": int(len(blocked_images)),
+            "blocked_by_split": _counts(blocked_images["split"]),
+            "by_rule": _counts(blocked_images["rule"]),
+        },
+        "pairs": pair_metrics(pairs, keep, set(flagged.index), all_blocked),
+        "test_queries": {
+            "total": int(len(queries)),
+            "blocked": int(queries["query_id"].isin(flagged.index).sum()),
+            "allowed_with_allowed_image": int((~queries["query_id"].isin(flagged.index)
+                                               & ~queries["image"].isin(all_blocked)).sum()),
+        },
+        "visual_classifier": visual.metrics,
+        "text_rule_vs_hand_labels": scores_against_hand_labels(hand_labels, flags),
+    }
+    return Compliance(allowed_pairs, blocked_images, blocked_queries,
+                      audit_listing(blocked_queries, blocked_images), visual.classifier, metrics)
+
+
+# ------------------------------------------------------------------------- (1) texts
+def flag_all_texts(captions: pd.DataFrame, queries: pd.DataFrame, rule: TextRule) -> pd.DataFrame:
+    """One verdict per query_id over every train caption and test query, with its split."""
     texts = pd.concat([
         captions[["query_id", "query_text", "split"]],
         queries[["query_id", "query_text"]].assign(split="test"),
     ]).drop_duplicates("query_id").set_index("query_id")
-    flags = flag_texts(texts["query_text"], rule).join(texts["split"])
-    flagged = flags[flags["blocked"]]
-    log.info("text rule flags %d of %d captions/queries", len(flagged), len(flags))
+    return flag_texts(texts["query_text"], rule).join(texts["split"])
 
-    # 2. images described by a flagged text: own image + annotator-confirmed images.
-    #    Captions missing from pairs and test queries enter as their own image's "own" pair.
+
+# ------------------------------------------------------------------------- (2) propagation
+def with_own_pairs(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFrame:
+    """The labelled pairs plus an "own" pair for captions missing from them and for test queries."""
     own_captions = captions.loc[~captions["query_id"].isin(pairs["query_id"]), ["query_id", "query_image"]]
     own_queries = queries[["query_id", "image"]].rename(columns={"image": "query_image"})
     own = pd.concat([own_captions, own_queries], ignore_index=True).assign(source="own")
     own["image"] = own["query_image"]
-    all_pairs = pd.concat([pairs, own], ignore_index=True)
-    thresholds = (params.expert_confirm_mean, params.crowd_confirm_share)
-    by_caption = blocked_images_from_captions(all_pairs, flags, *thresholds)
-    covered = set(described_images(all_pairs, *thresholds)["image"])
-    log.info("captions block %d images; %d of %d images are described by some caption",
-             len(by_caption), len(covered & set(images["image"])), len(images))
+    return pd.concat([pairs, own], ignore_index=True)
 
-    # 3. visual classifier: trained on caption-described train images, decides the rest
+
+# ------------------------------------------------------------------------- (3) visual classifier
+@dataclass
+class VisualStep:
+    classifier: VisualClassifier
+    blocked_uncovered: pd.DataFrame   # image, visual_proba, rule, words, via_query_id
+    metrics: dict[str, Any]
+
+
+def run_visual_classifier(images: pd.DataFrame, covered: set[str], blocked_by_captions: set[str],
+                          vector_set: VectorSet, params: LegalParams) -> VisualStep:
+    """Train on caption-described train images, decide the uncovered ones, check it on the catalog."""
     split_of = images.set_index("image")["split"]
     train_imgs = sorted(i for i in covered if split_of.get(i) == "train")
-    blocked_set = set(by_caption["image"])
-    labels = np.array([i in blocked_set for i in train_imgs], dtype=int)
+    labels = np.array([i in blocked_by_captions for i in train_imgs], dtype=int)
     classifier, cv = fit_visual_classifier(vector_set.take(train_imgs), labels, train_imgs,
                                            recall_target=params.visual_recall,
                                            folds=params.folds, seed=params.seed)
@@ -103,76 +144,67 @@ def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.D
     # the classifier on the test catalog as if its captions were missing
     test_imgs = sorted(images.loc[images["split"] == "test", "image"])
     test_covered = [i for i in test_imgs if i in covered]
+    truth = [i in blocked_by_captions for i in test_covered]
     catalog_check = _binary_scores(
-        np.array([i in blocked_set for i in test_covered]),
+        np.array(truth),
         classifier.predict_blocked(vector_set.take(test_covered)) if test_covered else np.zeros(0, bool))
     if 0 < catalog_check["positives"] < len(test_covered):
         from sklearn.metrics import roc_auc_score
 
         catalog_check["roc_auc"] = float(roc_auc_score(
-            [i in blocked_set for i in test_covered], classifier.predict_proba(vector_set.take(test_covered))))
+            truth, classifier.predict_proba(vector_set.take(test_covered))))
+    metrics = {"cv": cv, "test_catalog_without_captions": catalog_check,
+               "uncovered_images": len(uncovered), "blocked_uncovered_images": int(len(by_vision))}
+    return VisualStep(classifier, by_vision, metrics)
 
-    blocked_images = pd.concat([by_caption.assign(visual_proba=np.nan), by_vision], ignore_index=True)
-    blocked_images = blocked_images[blocked_images["image"].isin(split_of.index)]
-    blocked_images["split"] = blocked_images["image"].map(split_of)
-    blocked_images = blocked_images[["image", "split", "rule", "words", "via_query_id", "visual_proba"]]
-    blocked_images = blocked_images.sort_values("image").reset_index(drop=True)
-    all_blocked = set(blocked_images["image"])
 
-    # 4. allowed training pairs: no flagged caption, no blocked image on either side
-    keep = (~pairs["query_id"].isin(flagged.index) & ~pairs["image"].isin(all_blocked)
-            & ~pairs["query_image"].isin(all_blocked))
-    allowed_pairs = pairs.loc[keep].reset_index(drop=True)
+def blocked_image_frame(by_caption: pd.DataFrame, by_vision: pd.DataFrame, split_of: pd.Series) -> pd.DataFrame:
+    """Every blocked image once: image, split, rule, words, via_query_id, visual_proba."""
+    blocked = pd.concat([by_caption.assign(visual_proba=np.nan), by_vision], ignore_index=True)
+    blocked = blocked[blocked["image"].isin(split_of.index)]
+    blocked["split"] = blocked["image"].map(split_of)
+    blocked = blocked[["image", "split", "rule", "words", "via_query_id", "visual_proba"]]
+    return blocked.sort_values("image").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------- (4), (5) pairs, metrics, audit
+def pair_metrics(pairs: pd.DataFrame, keep: pd.Series, flagged: set[str], blocked: set[str]) -> dict[str, Any]:
     removed = pairs.loc[~keep]
-    pair_reasons = {
-        "flagged_caption": int(removed["query_id"].isin(flagged.index).sum()),
-        "blocked_image": int(removed["image"].isin(all_blocked).sum()),
-        "blocked_query_image": int(removed["query_image"].isin(all_blocked).sum()),
-    }
+    return {"total": int(len(pairs)), "allowed": int(keep.sum()), "removed": int(len(removed)),
+            "removed_by_reason": {
+                "flagged_caption": int(removed["query_id"].isin(flagged).sum()),
+                "blocked_image": int(removed["image"].isin(blocked).sum()),
+                "blocked_query_image": int(removed["query_image"].isin(blocked).sum()),
+            }}
 
-    blocked_queries = (flagged.reset_index()[["query_id", "rule", "words", "split"]]
-                       .sort_values("query_id").reset_index(drop=True))
 
-    # 5. the text rule against the hand labels
-    labelled: dict[str, Any] = {}
-    if hand_labels is not None:
-        joined = hand_labels.set_index("query_id").join(flags["blocked"], how="inner")
-        labelled = _binary_scores(joined["child"].to_numpy(), joined["blocked"].to_numpy())
-    else:
-        log.warning("no hand labels: text rule precision/recall not measured")
+def scores_against_hand_labels(hand_labels: pd.DataFrame, flags: pd.DataFrame) -> dict[str, Any]:
+    """The text rule's recall and precision on the hand-labelled texts it checked."""
+    joined = hand_labels.set_index("query_id").join(flags["blocked"], how="inner")
+    return _binary_scores(joined["child"].to_numpy(), joined["blocked"].to_numpy())
 
-    metrics = {
-        "texts": {
-            "checked": int(len(flags)),
-            "blocked": int(len(flagged)),
-            "blocked_by_split": {k: int(v) for k, v in flagged["split"].value_counts().items()},
-            "by_rule": {k: int(v) for k, v in flagged["rule"].value_counts().items()},
-        },
-        "images": {
-            "total": int(len(images)),
-            "described_by_captions": int(len(covered & set(images["image"]))),
-            "blocked": int(len(blocked_images)),
-            "blocked_by_split": {k: int(v) for k, v in blocked_images["split"].value_counts().items()},
-            "by_rule": {k: int(v) for k, v in blocked_images["rule"].value_counts().items()},
-        },
-        "pairs": {"total": int(len(pairs)), "allowed": int(len(allowed_pairs)),
-                  "removed": int(len(removed)), "removed_by_reason": pair_reasons},
-        "test_queries": {
-            "total": int(len(queries)),
-            "blocked": int(queries["query_id"].isin(flagged.index).sum()),
-            "allowed_with_allowed_image": int((~queries["query_id"].isin(flagged.index)
-                                               & ~queries["image"].isin(all_blocked)).sum()),
-        },
-        "visual_classifier": {"cv": cv, "test_catalog_without_captions": catalog_check,
-                              "uncovered_images": len(uncovered),
-                              "blocked_uncovered_images": int(len(by_vision))},
-        "text_rule_vs_hand_labels": labelled,
-    }
 
-    listing = pd.concat([
+def audit_listing(blocked_queries: pd.DataFrame, blocked_images: pd.DataFrame) -> pd.DataFrame:
+    """kind, id, rule, words for every blocked query and image (metrics/legal_blocked.csv)."""
+    return pd.concat([
         pd.DataFrame({"kind": "query", "id": blocked_queries["query_id"],
                       "rule": blocked_queries["rule"], "words": blocked_queries["words"]}),
         pd.DataFrame({"kind": "image", "id": blocked_images["image"],
                       "rule": blocked_images["rule"], "words": blocked_images["words"]}),
     ], ignore_index=True)
-    return Compliance(allowed_pairs, blocked_images, blocked_queries, listing, classifier, metrics)
+
+
+def _counts(values: pd.Series) -> dict[str, int]:
+    return {k: int(v) for k, v in values.value_counts().items()}
+
+
+def _binary_scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    truth, predicted = truth.astype(bool), predicted.astype(bool)
+    tp = int((truth & predicted).sum())
+    return {
+        "n": int(len(truth)),
+        "positives": int(truth.sum()),
+        "predicted": int(predicted.sum()),
+        "recall": tp / truth.sum() if truth.sum() else None,
+        "precision": tp / predicted.sum() if predicted.sum() else None,
+    }

@@ -4,9 +4,13 @@ Cross-validation folds are groups of images. A fold's model trains only on pairs
 none of its held-out images (neither the paired image nor the caption's own image) and predicts
 every pair whose image is held out, so each pair gets exactly one out-of-fold prediction. The
 ranking part mirrors the test: each held-out image's own captions rank the held-out images.
+
+The stages are thin around this module: ``train`` calls :func:`cross_validate`, :func:`oof_curves`
+and :func:`fit_with_ablation`; ``evaluate`` calls :func:`evaluate_test`.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,10 +22,10 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from imagesearch.modeling.metrics import (kendall_tau, ranking_report, ranks_of_gold, regression_report,
-                                 safe_roc_auc)
-from imagesearch.modeling.relevance import ModelConfig, RelevanceModel
 from imagesearch.embedding.vectors import VectorSet
+from imagesearch.modeling.metrics import (curve_points, kendall_tau, ranking_report, ranks_of_gold,
+                                          regression_report, safe_roc_auc)
+from imagesearch.modeling.relevance import ModelConfig, RelevanceModel
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,6 +69,22 @@ def cross_validate(pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSe
     oof = pairs.assign(fold=image_fold, predicted=predicted)
     ranks = np.concatenate([fold_ranks for _, fold_ranks in results])
     return CrossValidation(oof, ranks, oof_metrics(oof, match_threshold, ranks))
+
+
+def oof_curves(oof: pd.DataFrame, match_threshold: float) -> tuple[list[dict], list[dict]]:
+    """ROC and precision-recall points of "experts say it matches" over the expert-judged pairs."""
+    judged = oof.loc[oof["expert_mean"].notna()]
+    return curve_points(judged["expert_mean"] >= match_threshold, judged["predicted"])
+
+
+def fit_with_ablation(pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
+                      config: ModelConfig, n_jobs: int = 1) -> tuple[RelevanceModel, RelevanceModel]:
+    """The model, and the ablation's model without the joint space (evaluate compares them),
+    fitted side by side on all ``pairs``."""
+    configs = [config, dataclasses.replace(config, space="raw")]
+    model, raw_model = parallel_map(lambda c: RelevanceModel(c).fit(pairs, image_set, text_set), configs,
+                                    n_jobs, desc="final fits", unit="model")
+    return model, raw_model
 
 
 def parallel_map(function: Callable[[T], R], items: Iterable[T], n_jobs: int = 1,
@@ -146,3 +166,33 @@ def ablation_scores(model: RelevanceModel, raw_model: RelevanceModel, queries: p
         "xgboost_raw": test_scores(raw_model, queries, catalog, image_set, text_set),
         "full": test_scores(model, queries, catalog, image_set, text_set),
     }
+
+
+@dataclass
+class Evaluation:
+    """The test ranking of every ablation variant; ``variants["full"]`` is metrics/test.json."""
+
+    variants: dict[str, dict]  # variant -> test_report (metrics/ablation.json "variants")
+    ranks: np.ndarray          # the full model's gold ranks over the whole catalog
+    scores: np.ndarray         # the full model's scores, (n_queries, n_catalog)
+
+
+def allowed_masks(queries: pd.DataFrame, catalog: list[str], blocked_queries: set[str],
+                  blocked_images: set[str]) -> tuple[np.ndarray, np.ndarray]:
+    """What search serves: queries neither blocked nor about a blocked image; unblocked images."""
+    allowed_queries = (~queries["query_id"].isin(blocked_queries)
+                       & ~queries["image"].isin(blocked_images)).to_numpy()
+    allowed_images = ~np.isin(catalog, list(blocked_images))
+    return allowed_queries, allowed_images
+
+
+def evaluate_test(model: RelevanceModel, raw_model: RelevanceModel, queries: pd.DataFrame,
+                  catalog: list[str], image_set: VectorSet, text_set: VectorSet,
+                  blocked_queries: set[str], blocked_images: set[str], seed: int) -> Evaluation:
+    """Every ablation variant ranked on the test queries, over all and over the allowed ones."""
+    allowed_queries, allowed_images = allowed_masks(queries, catalog, blocked_queries, blocked_images)
+    grids = ablation_scores(model, raw_model, queries, catalog, image_set, text_set, seed)
+    variants, ranks = {}, {}
+    for name, scores in grids.items():
+        variants[name], ranks[name] = test_report(scores, queries, catalog, allowed_queries, allowed_images)
+    return Evaluation(variants, ranks["full"], grids["full"])

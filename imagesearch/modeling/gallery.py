@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+import pandas as pd
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from imagesearch.atomic import atomic_path  # noqa: E402
-from imagesearch.legal.text_rule import DISCLAIMER  # noqa: E402
+from imagesearch.legal.rules import DISCLAIMER  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,24 @@ class GalleryRow:
     gold_image: str
     blocked_query: bool
     hits: list[tuple[str, float, bool]]   # (image, score, blocked)
+
+
+def sample_gallery_rows(scores: np.ndarray, queries: pd.DataFrame, catalog: list[str],
+                        blocked_queries: set[str], blocked_images: set[str], n_queries: int,
+                        top_k: int, seed: int) -> list[GalleryRow]:
+    """``n_queries`` random queries (``seed``), in row order, each with its ``top_k`` images.
+
+    ``scores``: (n_queries, n_catalog) of ``queries`` against ``catalog``.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for q in sorted(rng.choice(len(queries), size=min(n_queries, len(queries)), replace=False)):
+        top = np.argsort(-scores[q], kind="stable")[:top_k]
+        rows.append(GalleryRow(
+            query=queries["query_text"].iloc[q], gold_image=queries["image"].iloc[q],
+            blocked_query=queries["query_id"].iloc[q] in blocked_queries,
+            hits=[(catalog[i], float(scores[q, i]), catalog[i] in blocked_images) for i in top]))
+    return rows
 
 
 def render_gallery(rows: list[GalleryRow], image_paths: dict[str, str], path: str | Path) -> None:

@@ -28,13 +28,10 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.linear_model import Ridge
 
+from imagesearch.embedding.vectors import l2_normalise
+
 SIMILARITIES = ["i2t", "i2t_z_image", "i2t_z_text", "csls", "i2t_softmax", "t2i", "t2i_z_text",
                 "knn", "knn_z_text"]
-
-
-def l2_normalise(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def softmax_rows(logits: np.ndarray) -> np.ndarray:
@@ -105,13 +102,17 @@ class TextSide:
 
 @dataclass
 class JointSpace:
-    """Ridge maps both ways, a caption kNN and a PCA basis, fitted on positive pairs."""
+    """Ridge maps both ways, a caption kNN and a PCA basis, fitted on positive pairs.
 
-    alpha: float = 3000.0
-    n_products: int = 16
-    knn_temperature: float = 0.05
-    csls_k: int = 10
-    softmax_temperature: float = 0.02
+    The hyperparameters have no defaults here: they come from params.yaml (train section) through
+    ``ModelConfig.make_space``.
+    """
+
+    alpha: float
+    n_products: int
+    knn_temperature: float
+    csls_k: int
+    softmax_temperature: float
     mean_: np.ndarray = field(init=False, repr=False)
     scale_: np.ndarray = field(init=False, repr=False)
     i2t_: Ridge = field(init=False, repr=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,37 +23,55 @@ import pandas as pd
 import xgboost as xgb
 
 from imagesearch.atomic import atomic_path
-from imagesearch.modeling.joint_space import SPACES
 from imagesearch.embedding.vectors import VectorSet
+from imagesearch.modeling.joint_space import SPACES
+from imagesearch.params import TrainParams
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    ridge_alpha: float = 3000.0
-    space: str = "joint"              # "joint" or the "raw" ablation
-    n_products: int = 16
-    knn_temperature: float = 0.05
-    csls_k: int = 10
-    feature_folds: int = 5
-    negatives_per_caption: int = 0    # sampled (caption, other training image) pairs, target 0
-    monotone: bool = False            # similarity features may only raise the score
+    """What the model reads: the train section of params.yaml (its one source of values, see
+    :meth:`from_params`), plus two runtime choices that are not params (``space``, ``n_jobs``)."""
+
+    ridge_alpha: float
+    n_products: int
+    knn_temperature: float
+    csls_k: int
+    softmax_temperature: float
+    feature_folds: int
+    negatives_per_caption: int        # sampled (caption, other training image) pairs, target 0
+    monotone: bool                    # similarity features may only raise the score
+    early_stopping_fraction: float
+    seed: int
+    weights: dict[str, float]
+    xgb: dict[str, Any]
+    space: str = "joint"              # "joint", or "raw" for the ablation (dataclasses.replace)
     n_jobs: int = 1                   # XGBoost threads; 1 is fastest on a shared 2-core machine
-    early_stopping_fraction: float = 0.15
-    seed: int = 0
-    weights: dict[str, float] = field(default_factory=lambda: {"expert": 1.0, "crowd": 1.0,
-                                                               "both": 1.0, "own": 1.0,
-                                                               "sampled": 1.0})
-    xgb: dict[str, Any] = field(default_factory=lambda: {
-        "n_estimators": 600, "learning_rate": 0.05, "max_depth": 4, "subsample": 0.8,
-        "colsample_bytree": 0.8, "min_child_weight": 1.0, "early_stopping_rounds": 50})
+
+    @classmethod
+    def from_params(cls, train: TrainParams, **runtime: Any) -> "ModelConfig":
+        """The config of the validated train section; ``runtime`` may set ``space`` and ``n_jobs``."""
+        unknown = set(runtime) - set(RUNTIME_FIELDS)
+        if unknown:
+            raise TypeError(f"not runtime fields of ModelConfig: {sorted(unknown)}")
+        return cls(**train.model_dump(include=set(param_fields())), **runtime)
 
     def make_space(self) -> Any:
         if self.space == "joint":
             return SPACES["joint"](alpha=self.ridge_alpha, n_products=self.n_products,
-                                   knn_temperature=self.knn_temperature, csls_k=self.csls_k)
+                                   knn_temperature=self.knn_temperature, csls_k=self.csls_k,
+                                   softmax_temperature=self.softmax_temperature)
         return SPACES[self.space]()
+
+
+RUNTIME_FIELDS = ("space", "n_jobs")
+
+
+def param_fields() -> list[str]:
+    """The ModelConfig fields that come from params.yaml's train section, by name."""
+    return [f.name for f in fields(ModelConfig) if f.name not in RUNTIME_FIELDS]
 
 
 @dataclass
@@ -113,8 +131,8 @@ def _take(side: Any, rows: np.ndarray) -> Any:
 class RelevanceModel:
     """score(image, text) in [0, 1]: how well the text describes the image."""
 
-    def __init__(self, config: ModelConfig | None = None) -> None:
-        self.config = config or ModelConfig()
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
         self.space: Any = None
         self.booster: xgb.XGBRegressor | None = None
 
@@ -211,7 +229,12 @@ class RelevanceModel:
     @classmethod
     def load(cls, folder: str | Path) -> "RelevanceModel":
         folder = Path(folder)
-        model = cls(ModelConfig(**json.loads((folder / "config.json").read_text())))
+        saved = json.loads((folder / "config.json").read_text())
+        missing = [name for name in param_fields() if name not in saved]
+        if missing:
+            raise ValueError(f"{folder}: config.json lacks {missing}; the model predates these "
+                             "params: re-run `dvc repro train`")
+        model = cls(ModelConfig(**saved))
         model.space = joblib.load(folder / "space.joblib")
         model.booster = xgb.XGBRegressor()
         model.booster.load_model(folder / "booster.json")

@@ -80,11 +80,11 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _legal_check(args: argparse.Namespace) -> int:
-    from imagesearch.legal.text_rule import legal_check_lines, load_text_rule
+    from imagesearch.legal.policy import LegalPolicy, legal_check_lines
 
     handle = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
     with handle:
-        for line in legal_check_lines((text.rstrip("\n") for text in handle), load_text_rule()):
+        for line in legal_check_lines((text.rstrip("\n") for text in handle), LegalPolicy.load()):
             print(line)
     return 0
 

@@ -12,12 +12,14 @@ from pathlib import Path
 import joblib
 import pandas as pd
 
+from imagesearch import paths
 from imagesearch.atomic import atomic_path
-from imagesearch.modeling.relevance import RelevanceModel
 from imagesearch.embedding.vectors import VectorSet
+from imagesearch.modeling.relevance import RelevanceModel
+
+VISUAL_CLASSIFIER_FILE = paths.INDEX_VISUAL_CLASSIFIER
 
 
-VISUAL_CLASSIFIER_FILE = "visual_classifier.joblib"
 def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, images: pd.DataFrame,
                 image_set: VectorSet, blocked: set[str], visual_classifier: Path | None = None) -> dict:
     """Write the index for the catalog ``images`` (image, path) minus ``blocked``; return its manifest.

@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from imagesearch.legal.text_rule import DISCLAIMER, TextRule, VisualClassifier, load_text_rule
+from imagesearch.legal.policy import VISUAL_CLASSIFIER_FILE, LegalPolicy
 from imagesearch.modeling.relevance import RelevanceModel
 from imagesearch.serving.searcher import MAX_QUERY_CHARS
 
@@ -60,19 +60,19 @@ class ImageScorer:
     """Scores (image file, text) pairs with the index's model, under the legal rules."""
 
     def __init__(self, model: RelevanceModel, text_encoder: Any, image_encoder: Any,
-                 classifier: VisualClassifier, rule: TextRule) -> None:
+                 policy: LegalPolicy) -> None:
+        if policy.visual is None:
+            raise IndexLoadError("scoring photos outside the catalog needs the visual classifier")
         self.model = model
         self.text_encoder = text_encoder
         self.image_encoder = image_encoder
-        self.classifier = classifier
-        self.rule = rule
+        self.policy = policy
 
     @classmethod
     def load(cls, folder: str | Path) -> "ImageScorer":
         """Load everything from an index folder written by :func:`imagesearch.serving.index.build_index`."""
         from imagesearch.embedding.encoders.image import build_image_encoder
         from imagesearch.embedding.encoders.text import load_text_encoder
-        from imagesearch.serving.index import VISUAL_CLASSIFIER_FILE
 
         folder = Path(folder)
         manifest_path = folder / "manifest.json"
@@ -86,8 +86,7 @@ class ImageScorer:
             model=RelevanceModel.load(folder / "model"),
             text_encoder=load_text_encoder(folder / "text_encoder"),
             image_encoder=_image_encoder(manifest.get("image_encoder") or {}, build_image_encoder),
-            classifier=VisualClassifier.load(classifier_path),
-            rule=load_text_rule(),
+            policy=LegalPolicy.load(folder, require_visual=True),
         )
 
     def score(self, image_path: str | Path, text: str) -> ScoreResult:
@@ -101,11 +100,11 @@ class ImageScorer:
         if len(text) > MAX_QUERY_CHARS:
             raise ScoreInputError(f"the text is longer than {MAX_QUERY_CHARS} characters")
         image = open_image(image_path)  # before the text check: a bad file is an error either way
-        if self.rule.check(text).blocked:
-            return ScoreResult(None, DISCLAIMER, "text")
+        if self.policy.check_text(text).blocked:
+            return ScoreResult(None, self.policy.disclaimer, "text")
         image_vector = self.image_encoder.encode([image])
-        if bool(self.classifier.predict_blocked(image_vector)[0]):
-            return ScoreResult(None, DISCLAIMER, "image")
+        if self.policy.check_image_vectors(image_vector)[0].blocked:
+            return ScoreResult(None, self.policy.disclaimer, "image")
         text_vector = self.text_encoder.encode([text])
         return ScoreResult(float(self.model.score(image_vector, text_vector)[0]))
 

@@ -15,7 +15,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from imagesearch.legal.text_rule import DISCLAIMER, TextRule, load_text_rule
+from imagesearch.legal.policy import LegalPolicy
 from imagesearch.modeling.relevance import RelevanceModel
 
 MAX_QUERY_CHARS = 300
@@ -60,12 +60,12 @@ def _load_query_encoder(folder: Path) -> Any:
 
 class Searcher:
     def __init__(self, model: RelevanceModel, text_encoder: Any, catalog: pd.DataFrame,
-                 image_side: Any, rule: TextRule, manifest: dict) -> None:
+                 image_side: Any, policy: LegalPolicy, manifest: dict) -> None:
         self.model = model
         self.text_encoder = text_encoder
         self.catalog = catalog.reset_index(drop=True)
         self.image_side = image_side
-        self.rule = rule
+        self.policy = policy
         self.manifest = manifest
         self._paths = dict(zip(self.catalog["image"], self.catalog["path"]))
 
@@ -80,7 +80,7 @@ class Searcher:
             text_encoder=_load_query_encoder(folder),
             catalog=pd.read_parquet(folder / "catalog.parquet"),
             image_side=joblib.load(folder / "image_side.joblib"),
-            rule=load_text_rule(),
+            policy=LegalPolicy.load(folder),
             manifest=json.loads((folder / "manifest.json").read_text()),
         )
 
@@ -95,9 +95,9 @@ class Searcher:
             raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
         if not 1 <= k <= MAX_K:
             raise QueryError(f"k must be between 1 and {MAX_K}")
-        verdict = self.rule.check(query)
+        verdict = self.policy.check_text(query)
         if verdict.blocked:
-            return SearchResult(query, disclaimer=DISCLAIMER, blocked_words=verdict.words)
+            return SearchResult(query, disclaimer=self.policy.disclaimer, blocked_words=verdict.words)
         scores = self.score_all(query)
         top = np.argsort(-scores, kind="stable")[:k]
         return SearchResult(query, tuple(Hit(self.catalog["image"][i], float(scores[i])) for i in top))

@@ -24,6 +24,8 @@ from typing import Any, Iterable
 import faiss
 import numpy as np
 
+from imagesearch.embedding.vectors import l2_normalise
+
 DEFAULT_SPEC = "IVF2048,SQfp16"
 
 
@@ -307,7 +309,7 @@ class TwoStageSearch:
         if k < 1:
             raise ValueError("k must be at least 1")
         n_cand = max(self.n_candidates, k)
-        all_rows = self.candidates.search(_unit(text_vectors), n_cand)
+        all_rows = self.candidates.search(l2_normalise(text_vectors), n_cand)
         out_rows = np.full((len(text_vectors), k), -1, dtype=np.int64)
         out_scores = np.full((len(text_vectors), k), np.nan, dtype=np.float32)
         for i, rows in enumerate(all_rows):
@@ -332,10 +334,6 @@ def _thread_limit(threads: int) -> Any:
     if _CONTROLLER is None:
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=threads)
-
-
-def _unit(matrix: np.ndarray) -> np.ndarray:
-    return (matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def exhaustive_top_k(model: Any, image_side: Any, text_vectors: np.ndarray, k: int = 10,

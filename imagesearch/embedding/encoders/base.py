@@ -4,49 +4,17 @@ Every encoder maps items to an ``(n, d)`` float32 array whose rows have unit L2 
 product is a cosine similarity. Encoders are built from their params section
 (``{"encoder": name, "batch_size": int, "options": {...}}``) and load their model lazily, on the
 first ``encode``: building one is cheap, which lets a stage compute the cache key and skip the model
-entirely when every vector is already cached.
+entirely when every vector is already cached. Rows are normalised by
+:func:`imagesearch.embedding.vectors.l2_normalise`; files are hashed by :mod:`imagesearch.hashing`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-import numpy as np
-
 E = TypeVar("E", bound="Encoder")
-
-
-def l2_normalize(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm, as float32. All-zero rows stay zero (nothing to point at)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if vectors.ndim != 2:
-        raise ValueError(f"expected a 2-d array of vectors, got shape {vectors.shape}")
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)
-
-
-def hash_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def hash_tree(path: str | Path) -> str:
-    """sha256 over a file or a folder's files (relative names and bytes), in a stable order."""
-    path = Path(path)
-    if path.is_file():
-        return hash_file(path)
-    digest = hashlib.sha256()
-    for child in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(child.relative_to(path).as_posix().encode())
-        digest.update(hash_file(child).encode())
-    return digest.hexdigest()
 
 
 class Encoder:

@@ -6,7 +6,9 @@ torch both release the GIL in their heavy loops, so decoding overlaps compute ev
 and there is no process start-up or tensor pickling as with DataLoader workers.
 
 Backends only say how large a crop they want and how to turn a ``(n, h, w, 3)`` uint8 batch into
-features; they register by name in :data:`IMAGE_ENCODERS`.
+features; they register by name in :data:`IMAGE_ENCODERS`. This module holds the pipeline, the
+EfficientNet-Lite and TF-Hub backends; ``resnet.py`` and ``concat.py`` hold the others and are
+imported at the end, so importing this module alone registers every image backend.
 """
 from __future__ import annotations
 
@@ -15,17 +17,19 @@ import io
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from imagesearch.embedding.encoders.base import Encoder, Registry, hash_file, hash_tree, l2_normalize
+from imagesearch.embedding.encoders.base import Encoder, Registry
+from imagesearch.embedding.encoders.tfhub import call_tfhub, load_tfhub, tfhub_identity
+from imagesearch.embedding.vectors import l2_normalise
+from imagesearch.hashing import hash_file
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +164,7 @@ class ImageEncoder(Encoder):
             if batch:
                 out.append(self._embed(np.stack(batch)))
                 bar.update(len(batch))
-        return l2_normalize(np.concatenate(out))
+        return l2_normalise(np.asarray(np.concatenate(out), dtype=np.float32))
 
 
 # -- torch backends ------------------------------------------------------------------------------
@@ -271,119 +275,7 @@ class EfficientNetLite2(EfficientNetLite):
     crop_size, resize_size = 260, 297
 
 
-class TorchvisionResNet(TorchImageEncoder):
-    """A torchvision ResNet without its classifier; the vector is the global-average-pooled map.
-
-    Options: ``weights_path`` — a state_dict file (``torch.save(model.state_dict(), path)``).
-    Without it the torchvision ImageNet weights are used: from the torch hub cache, else
-    downloaded (fails offline, with a message saying so).
-    """
-
-    arch: str = ""
-    features_dim: int = 0
-    mean = (0.485, 0.456, 0.406)
-    std = (0.229, 0.224, 0.225)
-
-    @property
-    def dim(self) -> int:
-        return self.features_dim
-
-    @cached_property
-    def _weights_hash(self) -> str | None:
-        path = self.options.get("weights_path")
-        return hash_file(path) if path else None
-
-    def identity(self) -> dict[str, Any]:
-        return {**super().identity(), "weights_sha256": self._weights_hash}
-
-    def _load_model(self) -> Any:
-        import torch
-        import torchvision
-
-        model = getattr(torchvision.models, self.arch)(weights=None)
-        path = self.options.get("weights_path")
-        if path:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        else:
-            weights = torchvision.models.get_model_weights(self.arch).DEFAULT
-            try:
-                state = weights.get_state_dict(progress=False, check_hash=True)
-            except Exception as err:  # URLError, HTTPError, ... : no cache and no network
-                raise RuntimeError(
-                    f"could not load torchvision weights {weights} for {self.name}: {err}. "
-                    f"Offline, put the file in the torch hub cache ({torch.hub.get_dir()}/"
-                    f"checkpoints) or set options.weights_path to a saved state_dict."
-                ) from err
-        model.load_state_dict(state)
-        model.fc = torch.nn.Identity()
-        return self._prepare_module(model)
-
-
-@IMAGE_ENCODERS.register("resnet18")
-class ResNet18(TorchvisionResNet):
-    arch, features_dim = "resnet18", 512
-
-
-@IMAGE_ENCODERS.register("resnet50")
-class ResNet50(TorchvisionResNet):
-    arch, features_dim = "resnet50", 2048
-
-
 # -- TensorFlow Hub ------------------------------------------------------------------------------
-def _import_tensorflow_hub() -> Any:
-    """Import tensorflow_hub, which (0.16.1) still needs ``pkg_resources.parse_version``.
-
-    setuptools >= 81 no longer ships ``pkg_resources``; rather than pin an old setuptools for the
-    whole environment, give tensorflow_hub the one function it uses, from ``packaging``.
-    """
-    import sys
-    import types
-
-    if "tensorflow_hub" in sys.modules:
-        return sys.modules["tensorflow_hub"]
-    try:
-        import pkg_resources  # noqa: F401
-
-        shimmed = False
-    except ImportError:
-        from packaging.version import parse
-
-        sys.modules["pkg_resources"] = types.SimpleNamespace(parse_version=parse)  # type: ignore[assignment]
-        shimmed = True
-    try:
-        import tensorflow_hub
-    finally:
-        if shimmed:  # only tensorflow_hub's import-time check sees the stand-in
-            del sys.modules["pkg_resources"]
-    return tensorflow_hub
-
-
-def load_tfhub(handle: str) -> Any:
-    """``tensorflow_hub.load`` with TensorFlow imported only now (it costs seconds and memory)."""
-    try:
-        hub = _import_tensorflow_hub()
-    except ImportError as err:
-        raise RuntimeError(
-            f"the tfhub encoders need tensorflow-cpu and tensorflow-hub installed ({err})"
-        ) from err
-    return hub.load(str(handle))
-
-
-def tfhub_identity(handle: str) -> str:
-    """A local SavedModel is identified by its content, a URL by itself."""
-    return hash_tree(handle) if Path(handle).exists() else str(handle)
-
-
-def call_tfhub(model: Any, inputs: Any, output_key: str | None) -> np.ndarray:
-    """Call a loaded hub object (or its serving signature) and pick the output tensor."""
-    fn: Callable = model if callable(model) else model.signatures["serving_default"]
-    out = fn(inputs)
-    if isinstance(out, dict):
-        key = output_key or ("default" if "default" in out else sorted(out)[0])
-        out = out[key]
-    return np.asarray(out, dtype=np.float32)
-
-
 @IMAGE_ENCODERS.register("tfhub")
 class TFHubImage(ImageEncoder):
     """A TF-Hub image feature-vector model (URL or local SavedModel folder).
@@ -421,43 +313,6 @@ class TFHubImage(ImageEncoder):
         return self._dim
 
 
-@IMAGE_ENCODERS.register("concat")
-class ConcatImage(ImageEncoder):
-    """Several image encoders side by side: each one's unit vector, concatenated, re-normalised.
-
-    Every part weighs the same in a cosine (each contributes ``1/len(parts)`` of the squared
-    norm). Options: ``encoders``, a list of params sections (``{"encoder": ..., "options": ...}``;
-    ``batch_size`` defaults to this encoder's), e.g. EfficientNet-Lite1 next to Lite2. Each part
-    decodes the images itself, with its own crop: simple, at ~4 ms of decoding per image and part.
-    """
-
-    def __init__(self, options=None, batch_size: int = 32, decode_workers: int | None = None):
-        super().__init__(options, batch_size, decode_workers)
-        sections = self.options.get("encoders")
-        if not isinstance(sections, list) or len(sections) < 2:
-            raise ValueError("the concat image encoder needs options.encoders: a list of two or more "
-                             "encoder params sections")
-        self.parts: list[ImageEncoder] = []
-        for section in sections:
-            if not isinstance(section, dict) or section.get("encoder") == self.name:
-                raise ValueError(f"concat: each part is an encoder params section other than concat, "
-                                 f"got {section!r}")
-            self.parts.append(build_image_encoder({"batch_size": batch_size, **section}))
-
-    def identity(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "parts": [p.identity() for p in self.parts]}
-
-    @property
-    def dim(self) -> int:
-        return sum(part.dim for part in self.parts)
-
-    def encode(self, items: ImageItem | Sequence[ImageItem], batch_size: int | None = None,
-               progress: bool = False) -> np.ndarray:
-        items = as_item_list(items)
-        vectors = [part.encode(items, batch_size, progress) for part in self.parts]
-        return l2_normalize(np.hstack(vectors))
-
-
 def build_image_encoder(params: dict) -> ImageEncoder:
     """An image encoder from its params section (``encoder``, ``batch_size``, ``options``)."""
     return IMAGE_ENCODERS.build(params)
@@ -465,3 +320,7 @@ def build_image_encoder(params: dict) -> ImageEncoder:
 
 def image_encoder_names() -> list[str]:
     return list(IMAGE_ENCODERS)
+
+
+# The other backends register themselves on import; they need the names above, hence at the end.
+from imagesearch.embedding.encoders import concat, resnet  # noqa: E402,F401

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from imagesearch.embedding.encoders.base import Encoder, Registry, l2_normalize
-from imagesearch.embedding.encoders.image import call_tfhub, load_tfhub, tfhub_identity
+from imagesearch.embedding.encoders.base import Encoder, Registry
+from imagesearch.embedding.encoders.tfhub import call_tfhub, load_tfhub, tfhub_identity
+from imagesearch.embedding.vectors import l2_normalise
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class TextEncoder(Encoder):
         for start in tqdm(range(0, len(texts), batch_size), desc=f"embed texts ({self.name})",
                           unit="batch", disable=not progress):
             out.append(np.asarray(self._encode_batch(texts[start:start + batch_size])))
-        return l2_normalize(np.concatenate(out))
+        return l2_normalise(np.asarray(np.concatenate(out), dtype=np.float32))
 
 
 @TEXT_ENCODERS.register("minilm")

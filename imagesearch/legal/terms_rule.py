@@ -1,0 +1,61 @@
+"""The term rule: words and phrases that name a child ("boy", "toddler", "cub scout").
+
+Terms, phrases, the exceptions in which a term is not about a person ("baby blue") and the
+words that only look like a joined term ("girlfriend") come from ``terms.yaml``.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from imagesearch.legal.rules import register_text_rule
+from imagesearch.legal.tokens import Tokenizer, phrase_starts, plural_forms
+
+
+@register_text_rule
+@dataclass(frozen=True)
+class TermRule:
+    """Fires on a listed term or phrase outside an exception phrase; evidence: the words."""
+
+    tokenizer: Tokenizer
+    terms: frozenset[str]
+    phrases: tuple[tuple[str, ...], ...] = ()
+    exceptions: tuple[tuple[str, ...], ...] = ()
+    name = "term"
+    precedence = 0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], tokenizer: Tokenizer) -> "TermRule":
+        return cls(tokenizer, frozenset(validated_terms(config)),
+                   phrases=tuple(tuple(p.lower().split()) for p in config.get("phrases") or []),
+                   exceptions=tuple(tuple(p.lower().split()) for p in config.get("exceptions") or []))
+
+    def evidence(self, text: str) -> list[str]:
+        tokens = self.tokenizer.tokens(text)
+        forms = [plural_forms(t) for t in tokens]
+        excluded: set[int] = set()
+        for phrase in self.exceptions:
+            for start in phrase_starts(phrase, forms):
+                excluded.update(range(start, start + len(phrase)))
+        words: list[str] = []
+        for phrase in self.phrases:
+            for start in phrase_starts(phrase, forms):
+                if not excluded & set(range(start, start + len(phrase))):
+                    words.append(" ".join(tokens[start:start + len(phrase)]))
+        for i, token_forms in enumerate(forms):
+            if i not in excluded and token_forms & self.terms:
+                words.append(tokens[i])
+        return words
+
+
+def validated_terms(config: Mapping[str, Any]) -> list[str]:
+    """The ``terms`` list of the term file; ValueError names what is wrong."""
+    terms = config.get("terms") or []
+    if not terms:
+        raise ValueError("legal term list: 'terms' is empty")
+    bad = [t for t in terms if not isinstance(t, str) or not re.fullmatch(r"[a-z]+", t)]
+    if bad:
+        raise ValueError(f"legal term list: terms must be single lower-case words: {bad}")
+    return list(terms)
