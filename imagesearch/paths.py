@@ -32,6 +32,7 @@ RAW_MODEL = Path("data/model_raw")  # the ablation: XGBoost on raw vectors, no j
 OOF = Path("data/train/oof.parquet")
 INDEX = Path("data/index")
 INDEX_VISUAL_CLASSIFIER = "visual_classifier.joblib"  # the legal stage's classifier, copied into the index
+INDEX_PHOTO_VERDICTS = "photo_verdicts.parquet"  # sha256 + blocked of every photo the pipeline saw
 
 METRICS = Path("metrics")
 DATA_QUALITY = METRICS / "data_quality.json"

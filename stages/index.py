@@ -15,7 +15,7 @@ def main() -> None:
     blocked = set(pd.read_parquet(paths.BLOCKED_IMAGES)["image"])
     manifest = build_index(paths.INDEX, paths.MODEL, paths.TEXT_ENCODER,
                            images.loc[images["split"] == "test"], load_vectors(paths.IMAGE_VECTORS), blocked,
-                           visual_classifier=paths.VISUAL_CLASSIFIER)
+                           visual_classifier=paths.VISUAL_CLASSIFIER, seen_photos=images[["image", "sha256"]])
     logging.info("index: %s", manifest)
 
 

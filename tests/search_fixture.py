@@ -87,7 +87,8 @@ def build_test_index(dataset: Path, work: Path) -> TestIndex:
 
     catalog = images.loc[images["split"] == "test", ["image", "path"]]
     folder = work / "index"
-    build_index(folder, model_dir, text_encoder_dir, catalog, image_set, blocked, classifier_path)
+    build_index(folder, model_dir, text_encoder_dir, catalog, image_set, blocked, classifier_path,
+                seen_photos=images[["image", "sha256"]])
     allowed = tuple(sorted(set(catalog["image"]) - blocked))
     return TestIndex(folder, dataset, allowed, tuple(sorted(set(catalog["image"]) & blocked)))
 

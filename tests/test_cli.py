@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from imagesearch.legal.rules import DISCLAIMER
 from imagesearch.legal.visual import VisualClassifier
@@ -88,14 +89,35 @@ def test_score_blocked_text_prints_the_disclaimer(search_index):
     assert run.stdout.strip() == DISCLAIMER
 
 
-def test_score_image_flagged_by_the_visual_classifier_prints_the_disclaimer(search_index, tmp_path):
-    # an index whose classifier flags every image: the caption is harmless, the image is not
+def _index_with_threshold(search_index, tmp_path, threshold: float) -> Path:
+    """A copy of the index whose visual classifier flags every image (0) or none (> 1)."""
     index = tmp_path / "index"
     shutil.copytree(search_index.folder, index)
     classifier = VisualClassifier.load(index / "visual_classifier.joblib")
-    VisualClassifier(classifier.model, 0.0, classifier.dim).save(index / "visual_classifier.joblib")
-    image = search_index.image_file(search_index.allowed_images[0])
-    run = imagesearch("score", "--image", image, "--text", "a red circle", "--index", index)
+    VisualClassifier(classifier.model, threshold, classifier.dim).save(index / "visual_classifier.joblib")
+    return index
+
+
+def test_score_new_image_flagged_by_the_visual_classifier_prints_the_disclaimer(search_index, tmp_path):
+    # a photo the pipeline never saw goes to the classifier, here one that flags every image
+    index = _index_with_threshold(search_index, tmp_path, 0.0)
+    new = tmp_path / "upload.png"
+    Image.open(search_index.image_file(search_index.allowed_images[0])).rotate(90).save(new)
+    run = imagesearch("score", "--image", new, "--text", "a red circle", "--index", index)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == DISCLAIMER
+    # a catalog photo the pipeline allowed is judged by its verdict, not by the classifier
+    allowed = search_index.image_file(search_index.allowed_images[0])
+    run = imagesearch("score", "--image", allowed, "--text", "a red circle", "--index", index)
+    assert 0.0 <= float(run.stdout.strip()) <= 1.0
+
+
+def test_score_refuses_a_blocked_photo_under_any_name(search_index, tmp_path):
+    # a classifier that never fires: the photo is refused by its content hash alone
+    index = _index_with_threshold(search_index, tmp_path, 1.01)
+    renamed = tmp_path / "holiday.jpg"
+    shutil.copyfile(search_index.image_file(search_index.blocked_images[0]), renamed)
+    run = imagesearch("score", "--image", renamed, "--text", "people outside", "--index", index)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == DISCLAIMER
 

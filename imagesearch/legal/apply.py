@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from imagesearch.embedding.vectors import VectorSet
+from imagesearch.legal.hand_labels import binary_scores, scores_by_language
 from imagesearch.legal.propagation import CaptionPropagation
 from imagesearch.legal.text_rule import TextRule, flag_texts, load_text_rule
 from imagesearch.legal.visual import VisualClassifier, fit_visual_classifier
@@ -90,6 +91,7 @@ def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.D
         },
         "visual_classifier": visual.metrics,
         "text_rule_vs_hand_labels": scores_against_hand_labels(hand_labels, flags),
+        "text_rule_by_language": scores_by_language(rule),
     }
     return Compliance(allowed_pairs, blocked_images, blocked_queries,
                       audit_listing(blocked_queries, blocked_images), visual.classifier, metrics)
@@ -145,7 +147,7 @@ def run_visual_classifier(images: pd.DataFrame, covered: set[str], blocked_by_ca
     test_imgs = sorted(images.loc[images["split"] == "test", "image"])
     test_covered = [i for i in test_imgs if i in covered]
     truth = [i in blocked_by_captions for i in test_covered]
-    catalog_check = _binary_scores(
+    catalog_check = binary_scores(
         np.array(truth),
         classifier.predict_blocked(vector_set.take(test_covered)) if test_covered else np.zeros(0, bool))
     if 0 < catalog_check["positives"] < len(test_covered):
@@ -181,7 +183,7 @@ def pair_metrics(pairs: pd.DataFrame, keep: pd.Series, flagged: set[str], blocke
 def scores_against_hand_labels(hand_labels: pd.DataFrame, flags: pd.DataFrame) -> dict[str, Any]:
     """The text rule's recall and precision on the hand-labelled texts it checked."""
     joined = hand_labels.set_index("query_id").join(flags["blocked"], how="inner")
-    return _binary_scores(joined["child"].to_numpy(), joined["blocked"].to_numpy())
+    return binary_scores(joined["child"].to_numpy(), joined["blocked"].to_numpy())
 
 
 def audit_listing(blocked_queries: pd.DataFrame, blocked_images: pd.DataFrame) -> pd.DataFrame:
@@ -197,14 +199,3 @@ def audit_listing(blocked_queries: pd.DataFrame, blocked_images: pd.DataFrame) -
 def _counts(values: pd.Series) -> dict[str, int]:
     return {k: int(v) for k, v in values.value_counts().items()}
 
-
-def _binary_scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
-    truth, predicted = truth.astype(bool), predicted.astype(bool)
-    tp = int((truth & predicted).sum())
-    return {
-        "n": int(len(truth)),
-        "positives": int(truth.sum()),
-        "predicted": int(predicted.sum()),
-        "recall": tp / truth.sum() if truth.sum() else None,
-        "precision": tp / predicted.sum() if predicted.sum() else None,
-    }

@@ -1,26 +1,33 @@
-"""The hand labels the legal stage measures the text rule against (``hand_labels.csv``).
+"""The hand labels the legal stage measures the text rule against.
 
-They live beside the term list they check; ``hand_labels.md`` gives the labelling rule. A missing
-or malformed file is an error naming the file: a silent skip would hide the rule's precision.
+They live beside the term list they check: ``hand_labels.csv`` (query ids of dataset captions,
+rule in ``hand_labels.md``), ``hand_labels_ru.csv`` (Russian texts written for this project, rule
+in ``hand_labels_ru.md``) and ``probes_multilingual.csv`` (German, Spanish, French, Ukrainian
+probes). A missing or malformed file is an error naming the file: a silent skip would hide the
+rule's precision.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 HAND_LABELS_PATH = Path(__file__).with_name("hand_labels.csv")
+RUSSIAN_LABELS_PATH = Path(__file__).with_name("hand_labels_ru.csv")
+PROBES_PATH = Path(__file__).with_name("probes_multilingual.csv")
 COLUMNS = ("query_id", "child")
 
 
-def load_hand_labels(path: str | Path = HAND_LABELS_PATH) -> pd.DataFrame:
-    """(query_id, child 0/1, ...) rows; FileNotFoundError / ValueError name the file and problem."""
+def load_hand_labels(path: str | Path = HAND_LABELS_PATH, columns: tuple[str, ...] = COLUMNS) -> pd.DataFrame:
+    """Rows with ``columns`` and child 0/1; FileNotFoundError / ValueError name the file and problem."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: hand labels for the legal text rule are missing "
                                 "(query_id,child rows; see hand_labels.md beside the term list)")
-    labels = pd.read_csv(path, dtype={"query_id": str})
-    missing = [c for c in COLUMNS if c not in labels.columns]
+    labels = pd.read_csv(path, dtype={c: str for c in columns if c != "child"})
+    missing = [c for c in columns if c not in labels.columns]
     if missing:
         raise ValueError(f"{path}: missing columns {missing}")
     child = pd.to_numeric(labels["child"], errors="coerce")
@@ -28,3 +35,29 @@ def load_hand_labels(path: str | Path = HAND_LABELS_PATH) -> pd.DataFrame:
     if bad.any():
         raise ValueError(f"{path}: line {int(bad.to_numpy().argmax()) + 2}: child must be 0 or 1")
     return labels.assign(child=child.astype(int))
+
+
+def scores_by_language(rule: Any) -> dict[str, Any]:
+    """The text rule on the texts written for this project: Russian labels, then each probe language.
+
+    Returns {"ru": {n, positives, predicted, recall, precision}, "de": ..., ...}.
+    """
+    sets = {"ru": load_hand_labels(RUSSIAN_LABELS_PATH, ("text_id", "text", "child"))}
+    probes = load_hand_labels(PROBES_PATH, ("text_id", "lang", "text", "child"))
+    sets.update({lang: group for lang, group in probes.groupby("lang", sort=True)})
+    return {lang: binary_scores(frame["child"].to_numpy(),
+                                np.array([rule.check(text).blocked for text in frame["text"]]))
+            for lang, frame in sets.items()}
+
+
+def binary_scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """n, positives, predicted, recall and precision of 0/1 predictions (None where undefined)."""
+    truth, predicted = truth.astype(bool), predicted.astype(bool)
+    tp = int((truth & predicted).sum())
+    return {
+        "n": int(len(truth)),
+        "positives": int(truth.sum()),
+        "predicted": int(predicted.sum()),
+        "recall": tp / truth.sum() if truth.sum() else None,
+        "precision": tp / predicted.sum() if predicted.sum() else None,
+    }

@@ -1,24 +1,29 @@
 """The serving policy: the legal rules that search, score, the web page and ``legal-check`` ask.
 
 One object so that no caller wires rules by hand: the text rule (every registered text rule over
-the packaged term list) and, where the index holds one, the visual classifier the legal stage
-trained. A caller asks :meth:`LegalPolicy.check_text` before it embeds a query, and
-:meth:`LegalPolicy.check_image_vectors` before it scores a photo the catalog does not hold.
+the packaged term list), the verdicts the pipeline gave every photo it saw (by content hash) and,
+where the index holds one, the visual classifier the legal stage trained. A caller asks
+:meth:`LegalPolicy.check_text` before it embeds a query and :meth:`LegalPolicy.check_photo`
+before it scores a photo: a photo the pipeline blocked is refused whatever its file name, one it
+allowed is allowed, and only a photo it never saw goes to the visual classifier.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from imagesearch import paths
-from imagesearch.legal.rules import DISCLAIMER, Verdict
+from imagesearch.hashing import hash_file
+from imagesearch.legal.rules import ALLOWED, DISCLAIMER, Verdict
 from imagesearch.legal.text_rule import TextRule, load_text_rule
 from imagesearch.legal.visual import VisualClassifier
 
 VISUAL_CLASSIFIER_FILE = paths.INDEX_VISUAL_CLASSIFIER
+PHOTO_VERDICTS_FILE = paths.INDEX_PHOTO_VERDICTS
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class LegalPolicy:
 
     text_rule: TextRule
     visual: VisualClassifier | None = None
+    known_photos: Mapping[str, bool] = field(default_factory=dict)  # sha256 -> blocked
     disclaimer: str = DISCLAIMER
 
     @classmethod
@@ -35,18 +41,30 @@ class LegalPolicy:
 
         ``require_visual`` makes a missing classifier an error naming the file (``score`` needs it).
         """
-        visual = None
+        visual, known = None, {}
         if index_folder is not None:
+            verdicts = Path(index_folder) / PHOTO_VERDICTS_FILE
+            if verdicts.is_file():
+                frame = pd.read_parquet(verdicts)
+                known = dict(zip(frame["sha256"], frame["blocked"].astype(bool)))
             path = Path(index_folder) / VISUAL_CLASSIFIER_FILE
             if path.is_file():
                 visual = VisualClassifier.load(path)
             elif require_visual:
                 raise FileNotFoundError(f"{path}: no visual classifier; rebuild the index (dvc repro index)")
-        return cls(load_text_rule(), visual)
+        return cls(load_text_rule(), visual, known)
 
     def check_text(self, text: str) -> Verdict:
         """The text rule's verdict on a query or caption."""
         return self.text_rule.check(text)
+
+    def check_photo(self, path: str | Path, vector: Callable[[], np.ndarray]) -> Verdict:
+        """The verdict on one photo file: by its content hash if the pipeline judged it, else by
+        the visual classifier on ``vector()`` (called only then: embedding costs)."""
+        digest = hash_file(path)
+        if digest in self.known_photos:
+            return Verdict(True, "blocked_photo", (digest[:12],)) if self.known_photos[digest] else ALLOWED
+        return self.check_image_vectors(vector())[0]
 
     def check_image_vectors(self, vectors: np.ndarray) -> list[Verdict]:
         """The visual classifier's verdict per row of ``vectors`` (n, d); allowed when there is none."""

@@ -1,8 +1,11 @@
 """The text rule: every registered text rule over one text, one verdict.
 
 :func:`load_text_rule` builds it from the one reviewed term list, ``terms.yaml``, beside this
-module; the rules run in order of precedence and the verdict is named after the first that fired,
-with the evidence of all of them ("term" with words and ages, or "age" alone).
+module (English and Russian sections). A text is first normalised
+(:func:`imagesearch.legal.normalise.variants`: NFKC, invisible characters, homoglyphs, case), and
+every reading is checked: a text is blocked when any reading is. The verdict is named after the
+firing rule of lowest precedence, with the evidence of every rule and reading that fired
+("term" with words and ages, or "age" alone).
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ import pandas as pd
 import yaml
 
 # importing the rule modules registers them (imagesearch.legal.rules.register_text_rule)
-from imagesearch.legal import age_rule, terms_rule  # noqa: F401
+from imagesearch.legal import age_rule, russian, terms_rule  # noqa: F401
+from imagesearch.legal.normalise import variants
 from imagesearch.legal.rules import ALLOWED, TEXT_RULES, TextRuleComponent, Verdict
 from imagesearch.legal.tokens import Tokenizer
 
@@ -40,10 +44,11 @@ class TextRule:
         """Verdict for one text; a non-string (None, NaN) is allowed (nothing describes a child)."""
         if not isinstance(text, str) or not text.strip():
             return ALLOWED
-        fired = [(rule.name, words) for rule in self.rules if (words := rule.evidence(text))]
+        fired = [(order, rule.name, words) for reading in variants(text)
+                 for order, rule in enumerate(self.rules) if (words := rule.evidence(reading))]
         if not fired:
             return ALLOWED
-        return Verdict(True, fired[0][0], tuple(dict.fromkeys(w for _, words in fired for w in words)))
+        return Verdict(True, min(fired)[1], tuple(dict.fromkeys(w for _, _, words in fired for w in words)))
 
     def check_many(self, texts: Sequence[str]) -> list[Verdict]:
         return [self.check(text) for text in texts]

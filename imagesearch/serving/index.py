@@ -18,16 +18,20 @@ from imagesearch.embedding.vectors import VectorSet
 from imagesearch.modeling.relevance import RelevanceModel
 
 VISUAL_CLASSIFIER_FILE = paths.INDEX_VISUAL_CLASSIFIER
+PHOTO_VERDICTS_FILE = paths.INDEX_PHOTO_VERDICTS
 
 
 def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, images: pd.DataFrame,
-                image_set: VectorSet, blocked: set[str], visual_classifier: Path | None = None) -> dict:
+                image_set: VectorSet, blocked: set[str], visual_classifier: Path | None = None,
+                seen_photos: pd.DataFrame | None = None) -> dict:
     """Write the index for the catalog ``images`` (image, path) minus ``blocked``; return its manifest.
 
     ``visual_classifier`` (the legal stage's joblib file) is copied in so that ``imagesearch score``
     can flag an uploaded image that no caption describes; ``manifest["image_encoder"]`` is the
     encoder description stored with the image vectors (``VectorSet.encoder``), from which the
-    scorer rebuilds the same image encoder.
+    scorer rebuilds the same image encoder. ``seen_photos`` (image, sha256) are every photo the
+    pipeline judged, train and catalog: their verdicts are stored by content hash so that
+    ``score`` refuses a blocked photo under any name and asks the classifier only about new ones.
     """
     model = RelevanceModel.load(model_dir)
     catalog = images.loc[~images["image"].isin(blocked), ["image", "path"]].sort_values("image")
@@ -37,6 +41,7 @@ def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, ima
         "blocked_images_left_out": int(images["image"].isin(blocked).sum()),
         "image_encoder": image_set.encoder,
         "visual_classifier": VISUAL_CLASSIFIER_FILE if visual_classifier is not None else None,
+        "photo_verdicts": int(seen_photos["sha256"].nunique()) if seen_photos is not None else 0,
     }
     with atomic_path(folder) as tmp:
         tmp.mkdir()
@@ -45,6 +50,11 @@ def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, ima
         if visual_classifier is not None:
             shutil.copy2(visual_classifier, tmp / VISUAL_CLASSIFIER_FILE)
         catalog.to_parquet(tmp / "catalog.parquet", index=False)
+        if seen_photos is not None:
+            verdicts = pd.DataFrame({"sha256": seen_photos["sha256"].astype(str),
+                                     "blocked": seen_photos["image"].isin(blocked).to_numpy()})
+            verdicts = verdicts.groupby("sha256", sort=True)["blocked"].max().reset_index()
+            verdicts.to_parquet(tmp / PHOTO_VERDICTS_FILE, index=False)
         joblib.dump(model.image_side(image_set.take(list(catalog["image"]))), tmp / "image_side.joblib")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return manifest

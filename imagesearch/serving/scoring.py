@@ -3,8 +3,9 @@
 Unlike search, the image here is not in the catalog: it is embedded on the spot with the image
 encoder that embedded the catalog (rebuilt from ``manifest["image_encoder"]``, and refused if its
 fingerprint differs, since another encoder's vectors would be meaningless to the model). The
-legal rules apply on both sides: a text the rule flags, or an image the visual classifier flags,
-gets the disclaimer and no score.
+legal rules apply on both sides: a text the rule flags, a photo the pipeline blocked (found by
+its content hash, whatever the file is called) or a new photo the visual classifier flags gets the
+disclaimer and no score.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from imagesearch.legal.policy import VISUAL_CLASSIFIER_FILE, LegalPolicy
@@ -102,9 +104,15 @@ class ImageScorer:
         image = open_image(image_path)  # before the text check: a bad file is an error either way
         if self.policy.check_text(text).blocked:
             return ScoreResult(None, self.policy.disclaimer, "text")
-        image_vector = self.image_encoder.encode([image])
-        if self.policy.check_image_vectors(image_vector)[0].blocked:
+        vectors: list[np.ndarray] = []
+
+        def vector() -> np.ndarray:
+            vectors.append(self.image_encoder.encode([image]))
+            return vectors[-1]
+
+        if self.policy.check_photo(image_path, vector).blocked:
             return ScoreResult(None, self.policy.disclaimer, "image")
+        image_vector = vectors[-1] if vectors else self.image_encoder.encode([image])
         text_vector = self.text_encoder.encode([text])
         return ScoreResult(float(self.model.score(image_vector, text_vector)[0]))
 

@@ -1,0 +1,153 @@
+"""Text normalisation before any legal rule sees a text: no way around the rule by spelling.
+
+Steps, in order (each closes one disguise; tests/test_normalise_text.py has one case per step
+and a property test over disguised child texts):
+
+1. Unicode NFKC: fullwidth, mathematical and ligature letters become plain ones ("ａ ｂｏｙ").
+2. Invisible and format characters are removed (zero-width space and joiners, soft hyphen, BOM,
+   bidi marks: category Cf), and so are accents (combining marks, Mn) except the two that make
+   Cyrillic letters of their own (й, ё): "tóddler" reads "toddler", "ма́льчик" "мальчик", and a
+   term list entry "niño" matches "nino" (terms are normalised the same way); other control
+   characters become spaces.
+3. A capital I inside an otherwise lower-case word is an l or an i in disguise ("girI"): read
+   before case folding, which would lose it.
+4. Case folding.
+5. Mixed-script words (Latin and Cyrillic or Greek letters in one word) are mapped letter by
+   letter into one script through Unicode's confusables table (``confusable_homoglyphs``):
+   "gіrl" with a Cyrillic і becomes "girl", "мaльчик" with a Latin a becomes "мальчик".
+6. Digits between letters are read as the letters they imitate ("b0y", "g1rl", "t33n").
+
+Where a disguise is ambiguous (I and 1 stand for both l and i; a mixed-script word such as "bоу"
+may be Latin or Cyrillic underneath) :func:`variants` returns every reading, at most four; a text
+rule blocks a text when any reading is blocked.
+"""
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+# digits and signs that imitate letters inside a word; "1" is ambiguous (l or i), as is "I"
+LOOKALIKE_DIGITS = {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+AMBIGUOUS = "\ue000"  # a private-use placeholder for "l or i", resolved in variants()
+
+
+def variants(text: str) -> tuple[str, ...]:
+    """The normalised readings of ``text``, the plainest first; duplicates removed."""
+    pieces = _words_and_gaps(_fold(text))
+    mixed = any(_is_mixed(piece) for piece in pieces)
+    readings: list[str] = []
+    for target in (("LATIN", "CYRILLIC") if mixed else ("LATIN",)):
+        joined = "".join(_into_script(piece, target) if _is_mixed(piece) else piece for piece in pieces)
+        readings += [joined.replace(AMBIGUOUS, "l"), joined.replace(AMBIGUOUS, "i")]
+    return tuple(dict.fromkeys(readings))
+
+
+def normalise(text: str) -> str:
+    """The first reading of :func:`variants`: for logs and display."""
+    return variants(text)[0]
+
+
+def _fold(text: str) -> str:
+    """Steps 1-4 and 6: NFKC, invisible characters, capital I, case folding, digits as letters."""
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
+    text = unicodedata.normalize("NFC", "".join(_visible(char, prev) for prev, char in zip(" " + text, text)))
+    text = " ".join(_mark_capital_i(word) for word in text.split(" "))
+    return "".join(_letters_for_digits(piece) if any(c.isalpha() for c in piece) else piece
+                   for piece in _words_and_gaps(text.casefold()))
+
+
+CYRILLIC_MARKS = ("\u0306", "\u0308")  # breve (й) and diaeresis (ё): letters, not accents
+
+
+def _visible(char: str, prev: str) -> str:
+    category = unicodedata.category(char)
+    if category == "Mn" and char in CYRILLIC_MARKS and _script(prev) == "CYRILLIC":
+        return char
+    if category in ("Cf", "Mn"):
+        return ""
+    if category == "Cc" and char not in "\t\n\r":
+        return " "
+    return char
+
+
+def _mark_capital_i(word: str) -> str:
+    """'girI' -> 'gir' + AMBIGUOUS: an I after a lower-case letter in a word with no other capital."""
+    if "I" not in word[1:] or sum(c.isupper() for c in word) != word[1:].count("I") + word[:1].isupper():
+        return word
+    out = [word[0]]
+    for prev, char in zip(word, word[1:]):
+        out.append(AMBIGUOUS if char == "I" and prev.islower() else char)
+    return "".join(out)
+
+
+def _words_and_gaps(text: str) -> list[str]:
+    """Split into maximal runs of word characters (letters, digits, lookalike signs) and the rest."""
+    pieces: list[str] = []
+    current, in_word = "", False
+    for char in text:
+        is_word = char.isalnum() or char in LOOKALIKE_DIGITS or char == AMBIGUOUS
+        if current and is_word != in_word:
+            pieces.append(current)
+            current = ""
+        current += char
+        in_word = is_word
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _is_mixed(word: str) -> bool:
+    return len({s for s in map(_script, word) if s in SCRIPTS}) > 1
+
+
+def _letters_for_digits(word: str) -> str:
+    """Digits with a letter on each side of their run are letters in disguise: 'b0y', 'g1rl'.
+
+    A number glued to a word at its start or end ("5yo", "12yrs", "3rd", "mp3") stays a number.
+    """
+    chars = list(word)
+    n = len(chars)
+    i = 0
+    while i < n:
+        if chars[i].isalpha() or chars[i] == AMBIGUOUS:
+            i += 1
+            continue
+        j = i
+        while j < n and not (chars[j].isalpha() or chars[j] == AMBIGUOUS):
+            j += 1
+        run = chars[i:j]
+        inside = i > 0 and j < n
+        if inside and all(c in LOOKALIKE_DIGITS or c == "1" for c in run):
+            chars[i:j] = [AMBIGUOUS if c == "1" else LOOKALIKE_DIGITS[c] for c in run]
+        i = j
+    return "".join(chars)
+
+
+def _script(char: str) -> str:
+    if char == AMBIGUOUS:
+        return "LATIN"
+    if not char.isalpha():
+        return "COMMON"
+    name = unicodedata.name(char, "")
+    return next((s for s in SCRIPTS if name.startswith(s)), "OTHER")
+
+
+def _into_script(word: str, target: str) -> str:
+    """Each letter of another script replaced by its ``target`` look-alike, where it has one."""
+    return "".join(c if _script(c) in (target, "COMMON") else (_homoglyph(c, target) or c) for c in word)
+
+
+@lru_cache(maxsize=4096)
+def _homoglyph(char: str, target: str) -> str | None:
+    """A lower-case letter of ``target`` script that Unicode lists as confusable with ``char``."""
+    if char == AMBIGUOUS:
+        return AMBIGUOUS if target == "LATIN" else None
+    from confusable_homoglyphs import confusables
+
+    found = confusables.is_confusable(char, greedy=True, preferred_aliases=[target.lower()])
+    glyphs = [g["c"].casefold() for entry in found or [] for g in entry["homoglyphs"]]
+    glyphs = [g for g in glyphs if len(g) == 1 and _script(g) == target]
+    # plain letters first: a-z, then the basic Cyrillic alphabet, then the rest
+    return min(glyphs, key=lambda g: (not ("a" <= g <= "z"), not ("а" <= g <= "я" or g == "ё"), g),
+               default=None)
