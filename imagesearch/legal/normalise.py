@@ -39,7 +39,8 @@ def variants(text: str) -> tuple[str, ...]:
     readings: list[str] = []
     for target in (("LATIN", "CYRILLIC") if mixed else ("LATIN",)):
         joined = "".join(_into_script(piece, target) if _is_mixed(piece) else piece for piece in pieces)
-        readings += [joined.replace(AMBIGUOUS, "l"), joined.replace(AMBIGUOUS, "i")]
+        # "i" first: the lower-case spelling of a capital-I disguise ("kIds" -> "kids") reads i
+        readings += [joined.replace(AMBIGUOUS, "i"), joined.replace(AMBIGUOUS, "l")]
     return tuple(dict.fromkeys(readings))
 
 

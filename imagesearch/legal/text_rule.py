@@ -3,9 +3,9 @@
 :func:`load_text_rule` builds it from the one reviewed term list, ``terms.yaml``, beside this
 module (English and Russian sections). A text is first normalised
 (:func:`imagesearch.legal.normalise.variants`: NFKC, invisible characters, homoglyphs, case), and
-every reading is checked: a text is blocked when any reading is. The verdict is named after the
-firing rule of lowest precedence, with the evidence of every rule and reading that fired
-("term" with words and ages, or "age" alone).
+every reading is checked: a text is blocked when any reading is, and the verdict comes from the
+reading with the most evidence (the first on a tie). It is named after the firing rule of lowest
+precedence, with the evidence of every rule that fired ("term" with words and ages, or "age" alone).
 """
 from __future__ import annotations
 
@@ -44,11 +44,14 @@ class TextRule:
         """Verdict for one text; a non-string (None, NaN) is allowed (nothing describes a child)."""
         if not isinstance(text, str) or not text.strip():
             return ALLOWED
-        fired = [(order, rule.name, words) for reading in variants(text)
-                 for order, rule in enumerate(self.rules) if (words := rule.evidence(reading))]
-        if not fired:
+        best: list[tuple[str, list[str]]] = []
+        for reading in variants(text):
+            fired = [(rule.name, words) for rule in self.rules if (words := rule.evidence(reading))]
+            if sum(map(len, (w for _, w in fired))) > sum(map(len, (w for _, w in best))):
+                best = fired
+        if not best:
             return ALLOWED
-        return Verdict(True, min(fired)[1], tuple(dict.fromkeys(w for _, _, words in fired for w in words)))
+        return Verdict(True, best[0][0], tuple(dict.fromkeys(w for _, words in best for w in words)))
 
     def check_many(self, texts: Sequence[str]) -> list[Verdict]:
         return [self.check(text) for text in texts]

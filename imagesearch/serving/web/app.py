@@ -38,7 +38,7 @@ DEFAULT_K = 12
 # A query needs one character that str.split() does not treat as whitespace (the searcher's own
 # test for "empty"): Unicode White_Space plus the ASCII separators \x1c-\x1f. In the OpenAPI
 # schema too, so clients and API fuzzers know that "\r" or "\x1f" is not a query.
-NOT_ONLY_WHITESPACE = r"[^\s\x1c-\x1f]"
+NOT_ONLY_WHITESPACE = r"[^\s\x1c-\x1f\x85]"  # \x85 (NEL) is \s to Python and pydantic, not to JSON Schema
 IMAGE_CACHE_SECONDS = 3600
 
 
