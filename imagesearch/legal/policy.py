@@ -36,11 +36,8 @@ class LegalPolicy:
     disclaimer: str = DISCLAIMER
 
     @classmethod
-    def load(cls, index_folder: str | Path | None = None, require_visual: bool = False) -> "LegalPolicy":
-        """The packaged text rule, plus the visual classifier stored in ``index_folder`` if any.
-
-        ``require_visual`` makes a missing classifier an error naming the file (``score`` needs it).
-        """
+    def load(cls, index_folder: str | Path | None = None) -> "LegalPolicy":
+        """The packaged text rule, plus the photo verdicts and visual classifier in ``index_folder``."""
         visual, known = None, {}
         if index_folder is not None:
             verdicts = Path(index_folder) / PHOTO_VERDICTS_FILE
@@ -50,8 +47,6 @@ class LegalPolicy:
             path = Path(index_folder) / VISUAL_CLASSIFIER_FILE
             if path.is_file():
                 visual = VisualClassifier.load(path)
-            elif require_visual:
-                raise FileNotFoundError(f"{path}: no visual classifier; rebuild the index (dvc repro index)")
         return cls(load_text_rule(), visual, known)
 
     def check_text(self, text: str) -> Verdict:

@@ -13,7 +13,6 @@ rule of lowest precedence: "term" 0 before "age" 1) and ``evidence(text) -> list
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -66,5 +65,3 @@ def register_text_rule(cls: type[R]) -> type[R]:
     TEXT_RULES[name] = cls
     return cls
 
-
-RuleFactory = Callable[[Mapping[str, Any], Any], TextRuleComponent]

@@ -157,27 +157,21 @@ class RussianAgeRule:
         words = russian_words(text)
         found: list[str] = []
         for i, word in enumerate(words):
-            for matcher in (self._number_then_unit, self._unit_then_number, self._compound, self._grade,
-                            self._pronoun_then_number):
+            for matcher in (self._number_and_unit, self._compound, self._grade, self._pronoun_then_number):
                 span = matcher(words, i)
                 if span is not None:
                     found.append(span)
         return found
 
-    def _number_then_unit(self, words: list[str], i: int) -> str | None:
-        """"7 лет", "семи лет", "5 месяцев", "полтора года"."""
-        value, unit = _number(words[i]), self._unit(words, i + 1)
+    def _number_and_unit(self, words: list[str], i: int) -> str | None:
+        """A number and a unit side by side, either order: "7 лет", "полтора года", "лет семи"."""
+        if i + 1 >= len(words):
+            return None
+        value = _number(words[i])
+        unit = self._unit(words, i + 1) if value is not None else self._unit(words, i)
+        if value is None and unit is not None:   # "лет семи" (an approximate age)
+            value = _number(words[i + 1])
         if value is None or unit is None or value * unit >= self.min_allowed_age:
-            return None
-        if self._is_span(words, i, i + 1) or self._about_non_person(words, i - 1, i + 2):
-            return None
-        return f"{words[i]} {words[i + 1]}"
-
-    def _unit_then_number(self, words: list[str], i: int) -> str | None:
-        """"лет семи", "лет 7" (an approximate age)."""
-        unit = self._unit(words, i)
-        value = _number(words[i + 1]) if i + 1 < len(words) else None
-        if unit is None or value is None or value * unit >= self.min_allowed_age:
             return None
         if self._is_span(words, i, i + 1) or self._about_non_person(words, i - 1, i + 2):
             return None

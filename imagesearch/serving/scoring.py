@@ -88,7 +88,7 @@ class ImageScorer:
             model=RelevanceModel.load(folder / "model"),
             text_encoder=load_text_encoder(folder / "text_encoder"),
             image_encoder=_image_encoder(manifest.get("image_encoder") or {}, build_image_encoder),
-            policy=LegalPolicy.load(folder, require_visual=True),
+            policy=LegalPolicy.load(folder),
         )
 
     def score(self, image_path: str | Path, text: str) -> ScoreResult:
