@@ -38,6 +38,7 @@ class LegalParams(Section):
     expert_confirm_mean: float = Field(ge=1.0, le=4.0)
     crowd_confirm_share: float = Fraction
     visual_recall: float = Fraction
+    crosslingual_recall: float = Fraction
     folds: int = Field(ge=2)
     seed: int
 

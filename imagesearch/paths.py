@@ -21,6 +21,7 @@ ALLOWED_PAIRS = LEGAL / "train_pairs.parquet"
 BLOCKED_IMAGES = LEGAL / "blocked_images.parquet"
 BLOCKED_QUERIES = LEGAL / "blocked_queries.parquet"
 VISUAL_CLASSIFIER = LEGAL / "visual_classifier.joblib"
+CROSSLINGUAL_RULE = LEGAL / "crosslingual_rule.json"
 
 FEATURES = Path("data/features")
 IMAGE_VECTORS = FEATURES / "images.npz"
@@ -32,6 +33,7 @@ RAW_MODEL = Path("data/model_raw")  # the ablation: XGBoost on raw vectors, no j
 OOF = Path("data/train/oof.parquet")
 INDEX = Path("data/index")
 INDEX_VISUAL_CLASSIFIER = "visual_classifier.joblib"  # the legal stage's classifier, copied into the index
+INDEX_CROSSLINGUAL_RULE = "crosslingual_rule.json"  # the legal stage's second text line, copied in
 INDEX_PHOTO_VERDICTS = "photo_verdicts.parquet"  # sha256 + blocked of every photo the pipeline saw
 
 METRICS = Path("metrics")

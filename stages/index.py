@@ -15,7 +15,8 @@ def main() -> None:
     blocked = set(pd.read_parquet(paths.BLOCKED_IMAGES)["image"])
     manifest = build_index(paths.INDEX, paths.MODEL, paths.TEXT_ENCODER,
                            images.loc[images["split"] == "test"], load_vectors(paths.IMAGE_VECTORS), blocked,
-                           visual_classifier=paths.VISUAL_CLASSIFIER, seen_photos=images[["image", "sha256"]])
+                           visual_classifier=paths.VISUAL_CLASSIFIER, seen_photos=images[["image", "sha256"]],
+                           crosslingual_rule=paths.CROSSLINGUAL_RULE)
     logging.info("index: %s", manifest)
 
 

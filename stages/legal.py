@@ -1,6 +1,6 @@
 """DVC stage legal: block child-describing texts and the images they describe, keep allowed pairs.
 
-Writes data/legal/* (allowed pairs, blocked images and queries, the visual classifier),
+Writes data/legal/* (allowed pairs, blocked images and queries, the visual classifier, the cross-lingual word rule),
 metrics/legal.json and metrics/legal_blocked.csv (ids and fired words only, never caption text).
 """
 import logging
@@ -24,6 +24,8 @@ def main() -> None:
         load_vectors(paths.IMAGE_VECTORS), hand_labels, params)
     with atomic_path(paths.VISUAL_CLASSIFIER) as tmp:
         result.classifier.save(tmp)
+    with atomic_path(paths.CROSSLINGUAL_RULE) as tmp:
+        result.crosslingual.save(tmp)
     write_parquet(paths.ALLOWED_PAIRS, result.allowed_pairs)
     write_parquet(paths.BLOCKED_IMAGES, result.blocked_images)
     write_parquet(paths.BLOCKED_QUERIES, result.blocked_queries)

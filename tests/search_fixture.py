@@ -71,7 +71,7 @@ def build_test_index(dataset: Path, work: Path) -> TestIndex:
     # legal: the production rules, as the legal stage runs them (recall 1.0: the tiny set is small)
     legal = apply_legal_rules(pairs, captions, clean.test_queries, images, image_set, load_hand_labels(),
                               LegalParams(expert_confirm_mean=3.0, crowd_confirm_share=0.66,
-                                          visual_recall=1.0, folds=2, seed=0))
+                                          visual_recall=1.0, crosslingual_recall=0.98, folds=2, seed=0))
     blocked = set(legal.blocked_images["image"])
     allowed_pairs = legal.allowed_pairs
 
@@ -87,8 +87,10 @@ def build_test_index(dataset: Path, work: Path) -> TestIndex:
 
     catalog = images.loc[images["split"] == "test", ["image", "path"]]
     folder = work / "index"
+    crosslingual_path = work / "crosslingual_rule.json"
+    legal.crosslingual.save(crosslingual_path)
     build_index(folder, model_dir, text_encoder_dir, catalog, image_set, blocked, classifier_path,
-                seen_photos=images[["image", "sha256"]])
+                seen_photos=images[["image", "sha256"]], crosslingual_rule=crosslingual_path)
     allowed = tuple(sorted(set(catalog["image"]) - blocked))
     return TestIndex(folder, dataset, allowed, tuple(sorted(set(catalog["image"]) & blocked)))
 

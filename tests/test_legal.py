@@ -332,7 +332,7 @@ def build_dataset(root: Path, child: list[bool], expert: list[float], seed: int 
     save_vectors(root / "data/features/images.npz",
                  VectorSet(tuple(images["image"]), vectors, {"name": "random"}))
     _write_params(root, {"expert_confirm_mean": 3.0, "crowd_confirm_share": 0.66,
-                         "visual_recall": 0.95, "folds": 3, "seed": 0})
+                         "visual_recall": 0.95, "crosslingual_recall": 0.98, "folds": 3, "seed": 0})
 
 
 def _check_outputs(root: Path) -> dict:
@@ -392,7 +392,7 @@ def test_stage_train_pairs_never_contain_blocked_items(tmp_path_factory, child, 
 def test_stage_rejects_bad_params(tmp_path: Path) -> None:
     build_dataset(tmp_path, [i % 2 == 0 for i in range(20)], [1.0] * 20)
     _write_params(tmp_path, {"expert_confirm_mean": 9.0, "crowd_confirm_share": 0.66,
-                             "visual_recall": 0.95, "folds": 3, "seed": 0})
+                             "visual_recall": 0.95, "crosslingual_recall": 0.98, "folds": 3, "seed": 0})
     with pytest.raises(ParamsError, match="legal.expert_confirm_mean"):
         _run_stage(tmp_path)
     assert not (tmp_path / "data/legal").exists()

@@ -1,6 +1,7 @@
 """The legal stage's work: the rules run over the whole dataset, what training may use, the audit.
 
-The steps, each a function below: (1) the text rule over every caption and test query;
+The steps, each a function below: (1) the text rule over every caption and test query, and
+the cross-lingual second line trained on the words it judged (:mod:`imagesearch.legal.crosslingual`);
 (2) caption propagation blocks the images flagged captions describe; (3) the visual classifier,
 trained on caption-described training images, decides the images no caption describes;
 (4) the allowed training pairs; (5) the metrics and the audit listing. Serving asks the same rule
@@ -16,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from imagesearch.embedding.vectors import VectorSet
+from imagesearch.legal.crosslingual import CrosslingualWordRule, fit_crosslingual_rule
 from imagesearch.legal.hand_labels import binary_scores, scores_by_language
 from imagesearch.legal.propagation import CaptionPropagation
-from imagesearch.legal.text_rule import TextRule, flag_texts, load_text_rule
+from imagesearch.legal.text_rule import TextRule, flag_texts, listed_english_words, load_text_rule
 from imagesearch.legal.visual import VisualClassifier, fit_visual_classifier
 from imagesearch.params import LegalParams
 
@@ -34,6 +36,7 @@ class Compliance:
     blocked_queries: pd.DataFrame
     audit_listing: pd.DataFrame
     classifier: VisualClassifier
+    crosslingual: CrosslingualWordRule
     metrics: dict[str, Any]
 
 
@@ -49,6 +52,10 @@ def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.D
     flags = flag_all_texts(captions, queries, rule)
     flagged = flags[flags["blocked"]]
     log.info("text rule flags %d of %d captions/queries", len(flagged), len(flags))
+
+    crosslingual = fit_crosslingual_rule(
+        english_texts(captions, queries), listed_english_words(), lambda word: rule.check(word).blocked,
+        recall=params.crosslingual_recall, folds=params.folds, seed=params.seed)
 
     all_pairs = with_own_pairs(pairs, captions, queries)
     propagation = CaptionPropagation(params.expert_confirm_mean, params.crowd_confirm_share)
@@ -91,10 +98,13 @@ def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.D
         },
         "visual_classifier": visual.metrics,
         "text_rule_vs_hand_labels": scores_against_hand_labels(hand_labels, flags),
-        "text_rule_by_language": scores_by_language(rule),
+        "text_rule_by_language": scores_by_language(rule, crosslingual),
+        "term_list_by_language": scores_by_language(rule),
+        "crosslingual_rule": crosslingual.metrics,
     }
     return Compliance(allowed_pairs, blocked_images, blocked_queries,
-                      audit_listing(blocked_queries, blocked_images), visual.classifier, metrics)
+                      audit_listing(blocked_queries, blocked_images), visual.classifier, crosslingual,
+                      metrics)
 
 
 # ------------------------------------------------------------------------- (1) texts
@@ -105,6 +115,11 @@ def flag_all_texts(captions: pd.DataFrame, queries: pd.DataFrame, rule: TextRule
         queries[["query_id", "query_text"]].assign(split="test"),
     ]).drop_duplicates("query_id").set_index("query_id")
     return flag_texts(texts["query_text"], rule).join(texts["split"])
+
+
+def english_texts(captions: pd.DataFrame, queries: pd.DataFrame) -> list[str]:
+    """Every English text the rule judged: the second line learns its words from them."""
+    return [*captions["query_text"].astype(str), *queries["query_text"].astype(str)]
 
 
 # ------------------------------------------------------------------------- (2) propagation

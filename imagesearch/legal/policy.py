@@ -1,7 +1,8 @@
 """The serving policy: the legal rules that search, score, the web page and ``legal-check`` ask.
 
 One object so that no caller wires rules by hand: the text rule (every registered text rule over
-the packaged term list), the verdicts the pipeline gave every photo it saw (by content hash) and,
+the packaged term list) with, where the index holds it, the cross-lingual second line for
+languages the term list lacks, the verdicts the pipeline gave every photo it saw (by content hash) and,
 where the index holds one, the visual classifier the legal stage trained. A caller asks
 :meth:`LegalPolicy.check_text` before it embeds a query and :meth:`LegalPolicy.check_photo`
 before it scores a photo: a photo the pipeline blocked is refused whatever its file name, one it
@@ -18,6 +19,7 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.hashing import hash_file
+from imagesearch.legal.crosslingual import CrosslingualWordRule
 from imagesearch.legal.rules import ALLOWED, DISCLAIMER, Verdict
 from imagesearch.legal.text_rule import TextRule, load_text_rule
 from imagesearch.legal.visual import VisualClassifier
@@ -28,17 +30,20 @@ PHOTO_VERDICTS_FILE = paths.INDEX_PHOTO_VERDICTS
 
 @dataclass(frozen=True)
 class LegalPolicy:
-    """Text rule + optional visual classifier; ``disclaimer`` is what a blocked request gets."""
+    """Text rule + optional second text line and visual classifier; ``disclaimer`` is what a
+    blocked request gets."""
 
     text_rule: TextRule
     visual: VisualClassifier | None = None
     known_photos: Mapping[str, bool] = field(default_factory=dict)  # sha256 -> blocked
     disclaimer: str = DISCLAIMER
+    crosslingual: CrosslingualWordRule | None = None
 
     @classmethod
     def load(cls, index_folder: str | Path | None = None) -> "LegalPolicy":
-        """The packaged text rule, plus the photo verdicts and visual classifier in ``index_folder``."""
-        visual, known = None, {}
+        """The packaged text rule, plus the second text line, photo verdicts and visual classifier
+        in ``index_folder``."""
+        visual, known, crosslingual = None, {}, None
         if index_folder is not None:
             verdicts = Path(index_folder) / PHOTO_VERDICTS_FILE
             if verdicts.is_file():
@@ -47,11 +52,17 @@ class LegalPolicy:
             path = Path(index_folder) / VISUAL_CLASSIFIER_FILE
             if path.is_file():
                 visual = VisualClassifier.load(path)
-        return cls(load_text_rule(), visual, known)
+            path = Path(index_folder) / paths.INDEX_CROSSLINGUAL_RULE
+            if path.is_file():
+                crosslingual = CrosslingualWordRule.load(path)
+        return cls(load_text_rule(), visual, known, crosslingual=crosslingual)
 
     def check_text(self, text: str) -> Verdict:
-        """The text rule's verdict on a query or caption."""
-        return self.text_rule.check(text)
+        """The term list's verdict on a query or caption; where it allows, the second line's."""
+        verdict = self.text_rule.check(text)
+        if verdict.blocked or self.crosslingual is None:
+            return verdict
+        return self.crosslingual.check(text)
 
     def check_photo(self, path: str | Path, vector: Callable[[], np.ndarray]) -> Verdict:
         """The verdict on one photo file: by its content hash if the pipeline judged it, else by

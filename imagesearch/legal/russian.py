@@ -43,6 +43,11 @@ def _analyzer() -> Any:
     return pymorphy3.MorphAnalyzer()
 
 
+def is_dictionary_word(word: str) -> bool:
+    """True when the Russian dictionary knows ``word`` (not a guess from its ending)."""
+    return bool(_analyzer().word_is_known(word))
+
+
 @lru_cache(maxsize=65536)
 def lemmas(word: str) -> frozenset[str]:
     """Every dictionary form of ``word`` (ё written е), the word itself included."""

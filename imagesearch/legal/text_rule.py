@@ -66,6 +66,12 @@ def load_text_rule(path: str | Path | None = None) -> TextRule:
     return TextRule.from_config(config)
 
 
+def listed_english_words(path: str | Path | None = None) -> list[str]:
+    """The English terms and not-terms of the term list: words the reviewed rule decided."""
+    config = yaml.safe_load((Path(path) if path is not None else TERMS_PATH).read_text())
+    return [str(word) for key in ("terms", "not_terms") for word in config.get(key) or []]
+
+
 def flag_texts(texts: pd.Series, rule: TextRule | None = None) -> pd.DataFrame:
     """Verdicts for a Series of texts: columns blocked (bool), rule (str), words (comma-joined str).
 

@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
 
     legal = commands.add_parser("legal-check", help="print blocked/allowed for each input line")
     legal.add_argument("file", nargs="?", default="-", help="a text file, or - for standard input")
+    legal.add_argument("--index", type=Path, default=paths.INDEX,
+                       help="index whose cross-lingual second line applies too (the term list alone if absent)")
 
     serve = commands.add_parser("serve", help="serve the search page and JSON API")
     serve.add_argument("--host", default="127.0.0.1")
@@ -84,7 +86,7 @@ def _legal_check(args: argparse.Namespace) -> int:
 
     handle = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
     with handle:
-        for line in legal_check_lines((text.rstrip("\n") for text in handle), LegalPolicy.load()):
+        for line in legal_check_lines((text.rstrip("\n") for text in handle), LegalPolicy.load(args.index)):
             print(line)
     return 0
 

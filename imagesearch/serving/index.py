@@ -23,11 +23,12 @@ PHOTO_VERDICTS_FILE = paths.INDEX_PHOTO_VERDICTS
 
 def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, images: pd.DataFrame,
                 image_set: VectorSet, blocked: set[str], visual_classifier: Path | None = None,
-                seen_photos: pd.DataFrame | None = None) -> dict:
+                seen_photos: pd.DataFrame | None = None, crosslingual_rule: Path | None = None) -> dict:
     """Write the index for the catalog ``images`` (image, path) minus ``blocked``; return its manifest.
 
     ``visual_classifier`` (the legal stage's joblib file) is copied in so that ``imagesearch score``
-    can flag an uploaded image that no caption describes; ``manifest["image_encoder"]`` is the
+    can flag an uploaded image that no caption describes, and ``crosslingual_rule`` (its JSON
+    word rule) so that queries in languages the term list lacks are checked too; ``manifest["image_encoder"]`` is the
     encoder description stored with the image vectors (``VectorSet.encoder``), from which the
     scorer rebuilds the same image encoder. ``seen_photos`` (image, sha256) are every photo the
     pipeline judged, train and catalog: their verdicts are stored by content hash so that
@@ -41,6 +42,7 @@ def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, ima
         "blocked_images_left_out": int(images["image"].isin(blocked).sum()),
         "image_encoder": image_set.encoder,
         "visual_classifier": VISUAL_CLASSIFIER_FILE if visual_classifier is not None else None,
+        "crosslingual_rule": paths.INDEX_CROSSLINGUAL_RULE if crosslingual_rule is not None else None,
         "photo_verdicts": int(seen_photos["sha256"].nunique()) if seen_photos is not None else 0,
     }
     with atomic_path(folder) as tmp:
@@ -49,6 +51,8 @@ def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, ima
         shutil.copytree(text_encoder_dir, tmp / "text_encoder")
         if visual_classifier is not None:
             shutil.copy2(visual_classifier, tmp / VISUAL_CLASSIFIER_FILE)
+        if crosslingual_rule is not None:
+            shutil.copy2(crosslingual_rule, tmp / paths.INDEX_CROSSLINGUAL_RULE)
         catalog.to_parquet(tmp / "catalog.parquet", index=False)
         if seen_photos is not None:
             verdicts = pd.DataFrame({"sha256": seen_photos["sha256"].astype(str),

@@ -1,0 +1,70 @@
+"""The cross-lingual second line: trained on English words, it decides only words the term list
+and the Russian dictionary do not know, and serving loads exactly what the stage measured."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from imagesearch.legal.crosslingual import CrosslingualWordRule, fit_crosslingual_rule, words_of  # noqa: E402
+from imagesearch.legal.policy import LegalPolicy, legal_check_lines  # noqa: E402
+from imagesearch.legal.text_rule import listed_english_words, load_text_rule  # noqa: E402
+
+RULE = load_text_rule()
+ENGLISH = [
+    "A man rides a bike through the city", "A woman reads in a cafe", "Two dogs run on the beach",
+    "A boy jumps into the pool", "A girl in a red dress feeds pigeons", "Children play on the playground",
+    "A baby sleeps in a crib", "A toddler eats ice cream", "An old man walks his dog in the park",
+    "A group of people stand near a building", "A teenager skateboards down the street",
+    "A cyclist climbs a mountain road", "A chef cooks in a kitchen", "Kids splash in a fountain",
+]
+
+
+@pytest.fixture(scope="module")
+def second_line() -> CrosslingualWordRule:
+    return fit_crosslingual_rule(ENGLISH, listed_english_words(), lambda w: RULE.check(w).blocked,
+                                 recall=0.98, folds=3, seed=0)
+
+
+def test_words_are_normalised_letters_only() -> None:
+    assert words_of("Ｄｉｅ Kin\u200bder, 7 Jahre!") == ["die", "kinder", "jahre"]
+
+
+def test_catches_child_words_of_other_languages(second_line: CrosslingualWordRule) -> None:
+    for text in ("Kinder spielen auf dem Spielplatz", "Niños jugando en el parque", "Des enfants au parc"):
+        verdict = second_line.check(text)
+        assert verdict.blocked and verdict.rule == "crosslingual", text
+    assert not second_line.check("Hund am Strand").blocked
+
+
+def test_never_decides_words_the_reviewed_rules_know(second_line: CrosslingualWordRule) -> None:
+    # English vocabulary it was trained on, the listed not-terms, and Russian dictionary words
+    assert second_line.unseen(words_of("a man reads in a cafe near a cowboy")) == []
+    assert second_line.unseen(words_of("Мальчишник в баре")) == []
+    assert not second_line.check("a woman walks the dog").blocked
+
+
+def test_saved_rule_gives_same_verdicts_and_bytes(second_line: CrosslingualWordRule, tmp_path) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    second_line.save(first)
+    loaded = CrosslingualWordRule.load(first)
+    loaded.save(second)
+    assert first.read_bytes() == second.read_bytes()
+    texts = ["Ein Junge springt in den Pool", "Une femme lit", "Un niño con su perro", "a man"]
+    assert [loaded.check(t) for t in texts] == [second_line.check(t) for t in texts]
+
+
+def test_policy_asks_the_second_line_only_after_the_term_list(second_line: CrosslingualWordRule) -> None:
+    policy = LegalPolicy(RULE, crosslingual=second_line)
+    assert policy.check_text("two boys").rule == "term"
+    assert policy.check_text("Kinder spielen").rule == "crosslingual"
+    lines = list(legal_check_lines(["Kinder spielen", "a man"], policy))
+    assert lines[0].startswith("blocked\tcrosslingual:") and lines[1] == "allowed"
+    assert LegalPolicy(RULE).check_text("Kinder spielen").blocked is False  # the term list alone
+
+
+def test_too_few_child_words_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="child words"):
+        fit_crosslingual_rule(["a man", "a dog", "a car"], [], lambda w: False, recall=0.98, folds=3, seed=0)
