@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from imagesearch.legal.rules import DISCLAIMER
+from imagesearch.legal.rules import DISCLAIMER, DISCLAIMER_RU
+from imagesearch.serving.web.i18n import TEXTS
 
 pytest_plugins = ["tests.search_fixture"]
 pytestmark = pytest.mark.slow
@@ -120,6 +121,43 @@ def test_child_query_shows_the_disclaimer_and_no_images(page, server):
 def test_empty_query_gets_a_friendly_message(page, server):
     search(page, server, "   ")
     assert "Type a few words" in page.inner_text("#message")
+
+
+def test_russian_browser_gets_the_russian_page_and_can_switch_to_english(browser, server):
+    """A ru-RU browser (its Accept-Language) gets the page in Russian, the Russian disclaimer for a
+    blocked query, and the switch to English, which the page then remembers (a cookie)."""
+    context = browser.new_context(locale="ru-RU", viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    ru, en = TEXTS["ru"], TEXTS["en"]
+    try:
+        search(page, server, "Девочки танцуют на сцене")
+        assert page.get_attribute("html", "lang") == "ru"
+        assert page.inner_text("h1") == ru["title"] and page.inner_text("button") == ru["button"]
+        assert page.get_attribute("#q", "placeholder") == ru["placeholder"]
+        card = page.wait_for_selector("#disclaimer")
+        assert DISCLAIMER_RU in card.inner_text() and DISCLAIMER not in card.inner_text()
+        assert ru["not_available"] in card.inner_text()
+        assert page.eval_on_selector_all("img", "imgs => imgs.length") == 0
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "search_disclaimer_ru.png", full_page=True)
+
+        page.click("#lang-en")  # the switch: same query, now in English
+        page.wait_for_load_state("load")
+        assert page.get_attribute("html", "lang") == "en"
+        assert page.inner_text("h1") == en["title"] and page.inner_text("button") == en["button"]
+        assert DISCLAIMER in page.inner_text("#disclaimer")
+        assert page.input_value("#q") == "Девочки танцуют на сцене"
+
+        search(page, server, "a red circle")  # remembered: the ru-RU header no longer decides
+        page.wait_for_selector("#results")
+        assert page.get_attribute("html", "lang") == "en"
+        assert page.inner_text(".summary").startswith("Top ")
+        page.click("#lang-ru")
+        page.wait_for_load_state("load")
+        assert page.get_attribute("html", "lang") == "ru"
+        assert page.inner_text(".summary").startswith(ru["summary"].split("(")[0])
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("raw_path", ["/images/../../etc/passwd", "/images/..%2F..%2Fetc%2Fpasswd",

@@ -7,6 +7,7 @@ import os
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+pytest_plugins = ["tests.search_fixture"]
 
 from imagesearch.legal.crosslingual import CrosslingualWordRule, fit_crosslingual_rule, words_of  # noqa: E402
 from imagesearch.legal.policy import LegalPolicy, legal_check_lines  # noqa: E402
@@ -68,3 +69,19 @@ def test_policy_asks_the_second_line_only_after_the_term_list(second_line: Cross
 def test_too_few_child_words_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="child words"):
         fit_crosslingual_rule(["a man", "a dog", "a car"], [], lambda w: False, recall=0.98, folds=3, seed=0)
+
+
+def test_search_serves_the_second_line_from_the_index(second_line, search_index, tmp_path) -> None:
+    import shutil
+
+    from imagesearch import paths
+    from imagesearch.serving.searcher import Searcher
+
+    folder = tmp_path / "index"
+    shutil.copytree(search_index.folder, folder)
+    assert Searcher.load(folder).search("Kinder spielen", k=2).disclaimer is None  # term list alone
+    second_line.save(folder / paths.INDEX_CROSSLINGUAL_RULE)
+    searcher = Searcher.load(folder)
+    blocked = searcher.search("Kinder spielen", k=2)
+    assert blocked.disclaimer is not None and blocked.hits == ()
+    assert searcher.search("two dogs run on the beach", k=2).disclaimer is None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from string import Formatter
 from urllib.parse import quote
 
 import pytest
@@ -9,17 +10,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from fastapi.testclient import TestClient
 
-from imagesearch.legal.rules import DISCLAIMER
+from imagesearch.legal.rules import DISCLAIMER, DISCLAIMER_RU
 from imagesearch.serving.searcher import MAX_K, MAX_QUERY_CHARS
+from imagesearch.serving.web import i18n
 from imagesearch.serving.web.app import SearchResponse, create_app
 
 pytest_plugins = ["tests.search_fixture"]
 
 
 @pytest.fixture(scope="module")
-def client(searcher) -> Iterator[TestClient]:
+def shared_client(searcher) -> Iterator[TestClient]:
     with TestClient(create_app(searcher=searcher)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def client(shared_client) -> TestClient:
+    """The app, without the language cookie an earlier test's ``?lang=`` left in the client."""
+    shared_client.cookies.clear()
+    return shared_client
 
 
 # ------------------------------------------------------------------ JSON API
@@ -176,6 +185,135 @@ def test_page_escapes_the_query(client):
     assert "<script>alert(1)</script>" not in response.text
     assert "&lt;script&gt;" in response.text
 
+
+# ------------------------------------------------------------------ the page in English and Russian
+@pytest.mark.parametrize("header, lang", [
+    ("ru-RU,ru;q=0.9,en;q=0.8", "ru"),
+    ("ru", "ru"),
+    ("RU-ru", "ru"),
+    ("en-US,en;q=0.9,ru;q=0.8", "en"),
+    ("de-DE,de;q=0.9,ru;q=0.7,en;q=0.5", "ru"),   # the first supported one by q
+    ("en;q=0.5, ru;q=0.6", "ru"),                  # q decides, not the order
+    ("fr;q=0.9, ru;q=0.7, en;q=0.7", "ru"),        # a tie keeps the header's order
+    ("ru;q=0, en", "en"),                          # q=0: "not this one"
+    ("ru;q=0", "en"),
+    ("de-DE,fr;q=0.9,uk;q=0.8", "en"),             # nothing supported
+    ("*", "en"),
+    ("*;q=0.5, ru;q=0.4", "en"),
+    ("ru;q=1.5, en;q=0.2", "en"),                  # a malformed q skips the item
+    ("ru;q=nan, en;q=0.2", "en"),
+    ("ru;q=abc", "en"),
+    (" ru-RU ; q=0.8 , en ; q=0.3 ", "ru"),
+    ("", "en"),
+    (",,;;,=", "en"),
+    ("zh-Hant-TW, ru-Latn;q=0.1", "ru"),
+])
+def test_accept_language_picks_the_page_language(client, header, lang):
+    assert i18n.negotiate(header) == lang
+    response = client.get("/", headers={"Accept-Language": header})
+    assert response.status_code == 200
+    assert f'<html lang="{lang}">' in response.text
+    assert f"<title>{i18n.TEXTS[lang]['title']}</title>" in response.text
+    assert response.headers["content-language"] == lang
+    assert "Accept-Language" in response.headers["vary"]
+
+
+def test_no_accept_language_is_english(client):
+    response = client.get("/")
+    assert '<html lang="en">' in response.text and "Image search" in response.text
+    assert "lang=" not in response.headers.get("set-cookie", "")
+
+
+def format_fields(text: str) -> set[str]:
+    return {field for _, field, _, _ in Formatter().parse(text) if field}
+
+
+def test_every_interface_text_exists_in_both_languages():
+    assert set(i18n.TEXTS) == set(i18n.LANGUAGES) == set(i18n.LANGUAGE_NAMES)
+    keys = set(i18n.TEXTS["en"])
+    for lang, texts in i18n.TEXTS.items():
+        assert set(texts) == keys, lang
+        assert all(text.strip() for text in texts.values()), lang
+    for key, text in i18n.TEXTS["ru"].items():  # the same {fields}, so .format() fills both
+        assert format_fields(text) == format_fields(i18n.TEXTS["en"][key]), key
+
+
+def test_russian_page_shows_every_text_in_russian(client):
+    ru = i18n.TEXTS["ru"]
+    text = client.get("/", headers={"Accept-Language": "ru"}).text
+    for key in ("title", "describe", "placeholder", "count_label", "button", "languages", "api"):
+        assert ru[key] in text, key
+    assert ru["hint"].format(n=len(client.app.state.service.searcher)) in text
+    assert "Image search" not in text and "Search</button>" not in text
+    results = client.get("/", params={"q": "a blue square", "k": 2}, headers={"Accept-Language": "ru"}).text
+    assert ru["summary"].format(n=2) in results and ru["score_title"] in results
+
+
+def test_the_page_offers_a_switch_to_each_language(client):
+    text = client.get("/", params={"q": "a red circle", "k": 3}, headers={"Accept-Language": "ru"}).text
+    assert 'id="languages"' in text
+    assert 'href="/?q=a+red+circle&amp;k=3&amp;lang=en"' in text and ">English</a>" in text
+    assert 'href="/?q=a+red+circle&amp;k=3&amp;lang=ru"' in text and ">Русский</a>" in text
+
+
+def test_explicit_lang_wins_over_the_header_and_is_remembered(searcher):
+    with TestClient(create_app(searcher=searcher)) as fresh:  # its own cookie jar
+        response = fresh.get("/", params={"lang": "ru"}, headers={"Accept-Language": "en-US,en"})
+        assert '<html lang="ru">' in response.text
+        assert "lang=ru" in response.headers["set-cookie"]
+        assert 'name="lang" value="ru"' in response.text  # a search from this page stays Russian
+        later = fresh.get("/", headers={"Accept-Language": "en-US,en"})  # the cookie, no ?lang
+        assert '<html lang="ru">' in later.text
+        back = fresh.get("/", params={"lang": "en"}, headers={"Accept-Language": "ru"})
+        assert '<html lang="en">' in back.text and "lang=en" in back.headers["set-cookie"]
+        assert '<html lang="en">' in fresh.get("/", headers={"Accept-Language": "ru"}).text
+
+
+@pytest.mark.parametrize("lang", ["de", "", "../etc", "ru-RU"])
+def test_an_unsupported_lang_parameter_is_ignored(client, lang):
+    response = client.get("/", params={"lang": lang}, headers={"Accept-Language": "ru"})
+    assert response.status_code == 200 and '<html lang="ru">' in response.text
+    assert "set-cookie" not in response.headers
+
+
+def test_a_cookie_wins_over_the_header(client):
+    response = client.get("/", headers={"Accept-Language": "ru", "Cookie": "lang=en"})
+    assert '<html lang="en">' in response.text
+    response = client.get("/", headers={"Accept-Language": "en", "Cookie": "lang=xx"})  # a bad cookie: the header
+    assert '<html lang="en">' in response.text
+
+
+@pytest.mark.parametrize("query", ["Девочки танцуют на сцене", "a boy"])
+def test_blocked_query_gets_the_disclaimer_in_the_page_language(client, query):
+    ru = client.get("/", params={"q": query}, headers={"Accept-Language": "ru-RU,ru;q=0.9"})
+    assert ru.status_code == 200 and 'id="disclaimer"' in ru.text
+    assert DISCLAIMER_RU in ru.text and DISCLAIMER not in ru.text
+    assert i18n.TEXTS["ru"]["not_available"] in ru.text and "<img" not in ru.text
+    en = client.get("/", params={"q": query, "lang": "en"}, headers={"Accept-Language": "ru"})
+    assert DISCLAIMER in en.text and DISCLAIMER_RU not in en.text and "<img" not in en.text
+    assert DISCLAIMER_RU == "Это изображение недоступно в вашей стране в соответствии с местным законодательством"
+
+
+@pytest.mark.parametrize("params, key", [({"q": "  "}, "empty"), ({"q": "dogs", "k": "0"}, "bad_k"),
+                                         ({"q": "dogs", "k": "many"}, "bad_k"),
+                                         ({"q": "x" * (MAX_QUERY_CHARS + 5)}, "too_long")])
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_page_messages_are_in_the_page_language(client, params, key, lang):
+    response = client.get("/", params={**params, "lang": lang})
+    expected = i18n.TEXTS[lang][key].format(max_k=MAX_K, max_chars=MAX_QUERY_CHARS)
+    assert f'<p class="message" id="message">{expected}</p>' in response.text
+
+
+@pytest.mark.parametrize("header, localized", [("ru-RU,ru;q=0.9,en;q=0.8", DISCLAIMER_RU), ("en", DISCLAIMER),
+                                               ("de", DISCLAIMER), (None, DISCLAIMER)])
+def test_api_keeps_the_english_disclaimer_and_adds_the_localized_one(client, header, localized):
+    headers = {"Accept-Language": header} if header else {}
+    body = client.get("/api/search", params={"q": "Девочки танцуют на сцене"}, headers=headers).json()
+    assert body["disclaimer"] == DISCLAIMER and body["results"] == []
+    assert body["disclaimer_localized"] == localized
+    allowed = client.get("/api/search", params={"q": "a red circle", "k": 1}, headers=headers).json()
+    assert set(allowed) == {"query", "disclaimer", "disclaimer_localized", "results"}
+    assert allowed["disclaimer"] is None and allowed["disclaimer_localized"] is None
 
 
 # ------------------------------------------------------------------ property-based: any input, no 500

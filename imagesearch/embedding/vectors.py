@@ -65,15 +65,36 @@ class VectorSet:
 
 
 def save_vectors(path: str | Path, vector_set: VectorSet) -> None:
-    """Write a VectorSet atomically as ``.npz``."""
+    """Write a VectorSet atomically as ``.npz`` with byte-stable container bytes (:func:`write_npz`)."""
     with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(
-                handle,
-                ids=np.asarray(vector_set.ids, dtype=str),
-                vectors=vector_set.vectors.astype(np.float32),
-                encoder=np.asarray(json.dumps(vector_set.encoder, sort_keys=True)),
-            )
+        write_npz(tmp, {
+            "ids": np.asarray(vector_set.ids, dtype=str),
+            "vectors": vector_set.vectors.astype(np.float32),
+            "encoder": np.asarray(json.dumps(vector_set.encoder, sort_keys=True)),
+        })
+
+
+def write_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    """An ``.npz`` that ``np.load`` reads, whose bytes depend only on the arrays.
+
+    ``np.savez`` streams each member into the zip with the current time and, from Python
+    3.11.7 on, other zip64 header fields than 3.11.2 wrote: identical arrays gave different
+    files, so ``dvc.lock`` hashes moved between machines. Here every member is stored
+    uncompressed with a fixed date, permissions and creator, its size known before the header
+    is written.
+    """
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name in sorted(arrays):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asanyarray(arrays[name]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            info.create_system = 3  # unix, whatever the writer's OS
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, buffer.getvalue())
 
 
 def load_vectors(path: str | Path) -> VectorSet:

@@ -19,6 +19,8 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 DISCLAIMER = "This image is unavailable in your country in compliance with local laws"
+DISCLAIMER_RU = "Это изображение недоступно в вашей стране в соответствии с местным законодательством"
+DISCLAIMERS = {"en": DISCLAIMER, "ru": DISCLAIMER_RU}  # the web page shows the one in its language
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """`imagesearch serve`: the search page, the JSON API and the catalog images.
 
-- ``GET /``                  the search page (server-rendered, a plain GET form, no JavaScript)
+- ``GET /``                  the search page (server-rendered, a plain GET form, no JavaScript), in
+                             English or Russian (``?lang=``, its cookie, ``Accept-Language``: :mod:`.i18n`)
 - ``GET /api/search?q&k``    JSON results or the disclaimer; bad ``q``/``k`` -> 422
 - ``GET /images/{image_id}`` a catalog image by id; anything else -> 404
 - ``GET /healthz``           liveness and catalog size
@@ -30,6 +31,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from imagesearch.serving.searcher import MAX_K, MAX_QUERY_CHARS, QueryError, SearchResult, Searcher
+from imagesearch.serving.web import i18n
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ class Hit(BaseModel):
 class SearchResponse(BaseModel):
     query: str = Field(description="the query as searched (whitespace collapsed)")
     disclaimer: str | None = Field(description="set when the query is blocked; results are then empty")
+    disclaimer_localized: str | None = Field(
+        None, description="the disclaimer in the language Accept-Language prefers (en or ru; else en)")
     results: list[Hit]
 
 
@@ -129,41 +133,70 @@ def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = 
         return Health(status="ok", images=len(service(request).searcher))
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page(request: Request, q: str | None = None, k: str | None = None) -> HTMLResponse:
-        context, status = _page_context(service(request), q, k)
-        return templates.TemplateResponse(request, "search.html", context, status_code=status)
+    def page(request: Request, q: str | None = None, k: str | None = None,
+             lang: str | None = None) -> HTMLResponse:
+        explicit = i18n.supported(lang)
+        language = i18n.choose_language(explicit, request.cookies.get(i18n.COOKIE),
+                                        request.headers.get("accept-language"))
+        context, status = _page_context(service(request), q, k, language)
+        context["explicit_lang"] = explicit  # kept in the form, so a search stays in it without cookies
+        context["switch"] = [(code, i18n.LANGUAGE_NAMES[code], _with_lang(request, code))
+                             for code in i18n.LANGUAGES]
+        response = templates.TemplateResponse(request, "search.html", context, status_code=status)
+        response.headers["Content-Language"] = language
+        response.headers["Vary"] = "Accept-Language, Cookie"
+        if explicit:
+            response.set_cookie(i18n.COOKIE, explicit, max_age=i18n.COOKIE_MAX_AGE, samesite="lax")
+        return response
 
     return app
 
 
+def _with_lang(request: Request, lang: str) -> str:
+    """This page's own path and query with ``lang`` set: the language switch's link."""
+    url = request.url.include_query_params(lang=lang)
+    return f"{url.path}?{url.query}"
+
+
 def _response(result: SearchResult, request: Request) -> SearchResponse:
+    localized = None
+    if result.disclaimer is not None:
+        localized = i18n.disclaimer(i18n.negotiate(request.headers.get("accept-language")), result.disclaimer)
     return SearchResponse(
-        query=result.query, disclaimer=result.disclaimer,
+        query=result.query, disclaimer=result.disclaimer, disclaimer_localized=localized,
         results=[Hit(image=h.image, score=round(h.score, 4),
                      url=str(request.url_for("image", image_id=h.image).path)) for h in result.hits])
 
 
-def _page_context(service: SearchService, q: str | None, k: str | None) -> tuple[dict, int]:
-    """What the page shows for the raw form fields, and the HTTP status.
+def _page_context(service: SearchService, q: str | None, k: str | None, lang: str) -> tuple[dict, int]:
+    """What the page shows for the raw form fields in ``lang``, and the HTTP status.
 
-    The page is for people: bad input gets a sentence on the page, not a JSON error.
+    The page is for people: bad input gets a sentence on the page, in its language, not a JSON error.
     """
+    texts = i18n.texts(lang)
     context: dict = {"q": q or "", "k": DEFAULT_K, "max_k": MAX_K, "max_chars": MAX_QUERY_CHARS,
-                     "result": None, "message": None, "catalog_size": len(service.searcher)}
+                     "result": None, "disclaimer": None, "message": None,
+                     "catalog_size": len(service.searcher), "lang": lang, "t": texts}
     if k not in (None, ""):
         try:
             context["k"] = int(k)
+            valid = 1 <= context["k"] <= MAX_K
         except ValueError:
-            context["message"] = f"The number of images must be a whole number from 1 to {MAX_K}."
+            valid = False
+        if not valid:
+            context["message"] = texts["bad_k"].format(max_k=MAX_K)
             return context, 422
     if q is None:
         return context, 200
     if not q.strip():
-        context["message"] = "Type a few words describing the picture you are looking for."
+        context["message"] = texts["empty"]
         return context, 200
     try:
-        context["result"] = service.search(q, context["k"])
-    except QueryError as err:
-        context["message"] = f"Sorry: {err}."
+        result = context["result"] = service.search(q, context["k"])
+    except QueryError:
+        too_long = len(" ".join(q.split())) > MAX_QUERY_CHARS  # the searcher's own measure
+        context["message"] = texts["too_long" if too_long else "query_error"].format(max_chars=MAX_QUERY_CHARS)
         return context, 422
+    if result.disclaimer is not None:
+        context["disclaimer"] = i18n.disclaimer(lang, result.disclaimer)
     return context, 200
