@@ -19,6 +19,7 @@ import pandas as pd
 from imagesearch.embedding.vectors import VectorSet
 from imagesearch.legal.crosslingual import CrosslingualWordRule, fit_crosslingual_rule
 from imagesearch.legal.hand_labels import binary_scores, scores_by_language
+from imagesearch.legal.policy import LegalPolicy
 from imagesearch.legal.propagation import CaptionPropagation
 from imagesearch.legal.text_rule import TextRule, flag_texts, listed_english_words, load_text_rule
 from imagesearch.legal.visual import VisualClassifier, fit_visual_classifier
@@ -54,7 +55,7 @@ def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.D
     log.info("text rule flags %d of %d captions/queries", len(flagged), len(flags))
 
     crosslingual = fit_crosslingual_rule(
-        english_texts(captions, queries), listed_english_words(), lambda word: rule.check(word).blocked,
+        judged_texts(captions, queries)["query_text"].astype(str), listed_english_words(), lambda word: rule.check(word).blocked,
         recall=params.crosslingual_recall, folds=params.folds, seed=params.seed)
 
     all_pairs = with_own_pairs(pairs, captions, queries)
@@ -98,8 +99,8 @@ def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.D
         },
         "visual_classifier": visual.metrics,
         "text_rule_vs_hand_labels": scores_against_hand_labels(hand_labels, flags),
-        "text_rule_by_language": scores_by_language(rule, crosslingual),
-        "term_list_by_language": scores_by_language(rule),
+        "text_rule_by_language": scores_by_language(LegalPolicy(rule, crosslingual=crosslingual).check_text),
+        "term_list_by_language": scores_by_language(rule.check),
         "crosslingual_rule": crosslingual.metrics,
     }
     return Compliance(allowed_pairs, blocked_images, blocked_queries,
@@ -110,16 +111,16 @@ def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.D
 # ------------------------------------------------------------------------- (1) texts
 def flag_all_texts(captions: pd.DataFrame, queries: pd.DataFrame, rule: TextRule) -> pd.DataFrame:
     """One verdict per query_id over every train caption and test query, with its split."""
-    texts = pd.concat([
-        captions[["query_id", "query_text", "split"]],
-        queries[["query_id", "query_text"]].assign(split="test"),
-    ]).drop_duplicates("query_id").set_index("query_id")
+    texts = judged_texts(captions, queries)
     return flag_texts(texts["query_text"], rule).join(texts["split"])
 
 
-def english_texts(captions: pd.DataFrame, queries: pd.DataFrame) -> list[str]:
-    """Every English text the rule judged: the second line learns its words from them."""
-    return [*captions["query_text"].astype(str), *queries["query_text"].astype(str)]
+def judged_texts(captions: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFrame:
+    """Every train caption and test query once, indexed by query_id: query_text, split."""
+    return pd.concat([
+        captions[["query_id", "query_text", "split"]],
+        queries[["query_id", "query_text"]].assign(split="test"),
+    ]).drop_duplicates("query_id").set_index("query_id")
 
 
 # ------------------------------------------------------------------------- (2) propagation

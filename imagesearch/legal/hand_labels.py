@@ -8,6 +8,7 @@ rule's precision.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,20 +38,18 @@ def load_hand_labels(path: str | Path = HAND_LABELS_PATH, columns: tuple[str, ..
     return labels.assign(child=child.astype(int))
 
 
-def scores_by_language(rule: Any, second_line: Any = None) -> dict[str, Any]:
-    """The text rule (and, where given, the second line behind it: blocked when either blocks) on
-    the texts written for this project: Russian labels, then each probe language.
+def scores_by_language(check: Callable[[str], Any]) -> dict[str, Any]:
+    """``check(text) -> Verdict`` (the term list's ``TextRule.check``, or ``LegalPolicy.check_text``
+    with the second line) on the texts written for this project: Russian labels, then each probe
+    language.
 
     Returns {"ru": {n, positives, predicted, recall, precision}, "de": ..., ...}.
     """
-    def blocked(text: str) -> bool:
-        return rule.check(text).blocked or (second_line is not None and second_line.check(text).blocked)
-
     sets = {"ru": load_hand_labels(RUSSIAN_LABELS_PATH, ("text_id", "text", "child"))}
     probes = load_hand_labels(PROBES_PATH, ("text_id", "lang", "text", "child"))
     sets.update({lang: group for lang, group in probes.groupby("lang", sort=True)})
     return {lang: binary_scores(frame["child"].to_numpy(),
-                                np.array([blocked(text) for text in frame["text"]]))
+                                np.array([check(text).blocked for text in frame["text"]]))
             for lang, frame in sets.items()}
 
 

@@ -2,8 +2,8 @@
 
 One object so that no caller wires rules by hand: the text rule (every registered text rule over
 the packaged term list) with, where the index holds it, the cross-lingual second line for
-languages the term list lacks, the verdicts the pipeline gave every photo it saw (by content hash) and,
-where the index holds one, the visual classifier the legal stage trained. A caller asks
+languages the term list lacks; the verdicts the pipeline gave every photo it saw (by content
+hash); and, where the index holds one, the visual classifier the legal stage trained. A caller asks
 :meth:`LegalPolicy.check_text` before it embeds a query and :meth:`LegalPolicy.check_photo`
 before it scores a photo: a photo the pipeline blocked is refused whatever its file name, one it
 allowed is allowed, and only a photo it never saw goes to the visual classifier.

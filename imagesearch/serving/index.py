@@ -28,8 +28,8 @@ def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, ima
 
     ``visual_classifier`` (the legal stage's joblib file) is copied in so that ``imagesearch score``
     can flag an uploaded image that no caption describes, and ``crosslingual_rule`` (its JSON
-    word rule) so that queries in languages the term list lacks are checked too; ``manifest["image_encoder"]`` is the
-    encoder description stored with the image vectors (``VectorSet.encoder``), from which the
+    word rule) so that queries in languages the term list lacks are checked too.
+    ``manifest["image_encoder"]`` is the encoder description stored with the image vectors (``VectorSet.encoder``), from which the
     scorer rebuilds the same image encoder. ``seen_photos`` (image, sha256) are every photo the
     pipeline judged, train and catalog: their verdicts are stored by content hash so that
     ``score`` refuses a blocked photo under any name and asks the classifier only about new ones.

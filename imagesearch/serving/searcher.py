@@ -43,7 +43,12 @@ class SearchResult:
 
 
 class QueryError(ValueError):
-    """The query or k is out of bounds; the message says which and why."""
+    """The query or k is out of bounds; the message says which and why, ``reason`` names it
+    ("empty", "too_long", "bad_k") for callers that word it themselves (the web page)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _load_query_encoder(folder: Path) -> Any:
@@ -90,11 +95,11 @@ class Searcher:
     def search(self, query: str, k: int = 10) -> SearchResult:
         query = " ".join(query.split())
         if not query:
-            raise QueryError("the query is empty")
+            raise QueryError("the query is empty", "empty")
         if len(query) > MAX_QUERY_CHARS:
-            raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+            raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters", "too_long")
         if not 1 <= k <= MAX_K:
-            raise QueryError(f"k must be between 1 and {MAX_K}")
+            raise QueryError(f"k must be between 1 and {MAX_K}", "bad_k")
         verdict = self.policy.check_text(query)
         if verdict.blocked:
             return SearchResult(query, disclaimer=self.policy.disclaimer, blocked_words=verdict.words)

@@ -193,9 +193,9 @@ def _page_context(service: SearchService, q: str | None, k: str | None, lang: st
         return context, 200
     try:
         result = context["result"] = service.search(q, context["k"])
-    except QueryError:
-        too_long = len(" ".join(q.split())) > MAX_QUERY_CHARS  # the searcher's own measure
-        context["message"] = texts["too_long" if too_long else "query_error"].format(max_chars=MAX_QUERY_CHARS)
+    except QueryError as err:
+        message = texts["too_long" if err.reason == "too_long" else "query_error"]
+        context["message"] = message.format(max_chars=MAX_QUERY_CHARS)
         return context, 422
     if result.disclaimer is not None:
         context["disclaimer"] = i18n.disclaimer(lang, result.disclaimer)
