@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: pipeline test venv
+.PHONY: pipeline test venv serve-venv report remote push
 
 venv: $(VENV)/.installed
 
@@ -17,8 +17,38 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# --pull: whatever the default remote already holds (outputs of unchanged stages, and the
+# run-cache of stages someone ran with these exact deps and params) is restored instead of
+# recomputed; with no remote reachable, or an empty one, everything is computed here.
+# Search, the web page and legal-check on a built index (e.g. from `dvc get`), no torch or
+# TensorFlow: the hashed serve lock into .venv-serve (then .venv-serve/bin/imagesearch ...).
+serve-venv: .venv-serve/.installed
+
+.venv-serve/.installed: requirements-serve.txt pyproject.toml
+	test -x .venv-serve/bin/python || python3.11 -m venv .venv-serve || python3 -m venv .venv-serve
+	.venv-serve/bin/python -m pip install --quiet --upgrade pip
+	.venv-serve/bin/python -m pip install --quiet --require-hashes -r requirements-serve.txt
+	.venv-serve/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
 pipeline: venv
-	dvc repro
+	dvc repro --pull
+
+# The review report: working tree against BASE (default main, or HEAD~1 without main).
+report: venv
+	$(PY) -m imagesearch.review $(if $(BASE),--base $(BASE)) --out report.md
+
+# Point the project at the team's shared remote (S3, SSH or a shared folder); commit .dvc/config.
+#   make remote URL=s3://bucket/imagesearch [ENDPOINT=https://minio.example:9000]
+remote: venv
+	@test -n "$(URL)" || { echo "usage: make remote URL=s3://bucket/path | ssh://host/path | /shared/folder [ENDPOINT=url]"; exit 2; }
+	dvc remote add --force --default team $(URL)
+	$(if $(ENDPOINT),dvc remote modify team endpointurl $(ENDPOINT))
+	@echo "now: git commit .dvc/config -m 'the team remote', then make push"
+
+# Upload the data and the run-cache, so a teammate's `make pipeline` restores instead of recomputing.
+push: venv
+	dvc push --run-cache
 
 test: venv
 	$(PY) -m pytest -q

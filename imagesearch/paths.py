@@ -45,3 +45,4 @@ CV_METRICS = METRICS / "cv.json"
 TEST_METRICS = METRICS / "test.json"
 ABLATION = METRICS / "ablation.json"
 PLOTS = METRICS / "plots"
+TRAINING_CURVE = METRICS / "training"  # DVCLive: plots/metrics/{train,validation}/rmse.tsv, metrics.json

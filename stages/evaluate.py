@@ -28,7 +28,8 @@ def main() -> None:
     test = evaluate_test(model, raw_model, queries, catalog, image_set, text_set, blocked_queries,
                          blocked_images, params.seed)
     write_json(paths.TEST_METRICS, test.variants["full"])
-    write_csv(paths.PLOTS / "recall_at_k.csv", pd.DataFrame(recall_curve(test.ranks, 20)))
+    others = {name: ranks for name, ranks in test.variant_ranks.items() if name != "full"}
+    write_csv(paths.PLOTS / "recall_at_k.csv", pd.DataFrame(recall_curve(test.ranks, 20, others)))
     write_json(paths.ABLATION, {"image_encoder": image_set.encoder, "text_encoder": text_set.encoder,
                                 "variants": test.variants})
     logging.info("test: %s", test.variants["full"])

@@ -1,13 +1,14 @@
 """DVC stage train: grouped cross-validation (metrics/cv.json, ROC/PR plots), then the final model
-and the ablation's raw-space model."""
+(its training curve by DVCLive in metrics/training) and the ablation's raw-space model."""
 import logging
 import os
 
 import pandas as pd
 
 from imagesearch import paths
-from imagesearch.atomic import write_csv, write_json, write_parquet
+from imagesearch.atomic import atomic_path, write_csv, write_json, write_parquet
 from imagesearch.embedding.vectors import load_vectors
+from imagesearch.modeling.curves import TrainingCurve
 from imagesearch.modeling.evaluation import cross_validate, fit_with_ablation, oof_curves
 from imagesearch.modeling.relevance import ModelConfig
 from imagesearch.stage import start
@@ -28,7 +29,9 @@ def main() -> None:
     write_parquet(paths.OOF, cv.oof)
     write_json(paths.CV_METRICS, cv.metrics)
 
-    model, raw_model = fit_with_ablation(pairs, images, texts, config, n_jobs)
+    with atomic_path(paths.TRAINING_CURVE) as curve_folder:
+        model, raw_model = fit_with_ablation(pairs, images, texts, config, n_jobs,
+                                             callbacks=[TrainingCurve(curve_folder)])
     model.save(paths.MODEL)
     raw_model.save(paths.RAW_MODEL)
 

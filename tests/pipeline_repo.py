@@ -46,6 +46,11 @@ def run(repo: Path, *command: str, check: bool = True) -> subprocess.CompletedPr
     return result
 
 
+def commit_all(repo: Path, message: str) -> None:
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", message)
+
+
 def set_param(repo: Path, keys: tuple[str, ...], value: object) -> None:
     path = repo / "params.yaml"
     params = yaml.safe_load(path.read_text())
@@ -80,6 +85,8 @@ def make_pipeline_repo(root: Path, dataset: Path, real: bool = False) -> Path:
     run(root, "git", "init", "-q", "-b", "main")
     run(root, sys.executable, "-m", "dvc", "init", "-q")
     run(root, sys.executable, "-m", "dvc", "config", "core.autostage", "true")
+    shutil.copytree(REPO / ".dvc" / "plots", root / ".dvc" / "plots")  # the offline plots page
+    run(root, sys.executable, "-m", "dvc", "config", "plots.html_template", "plots/page.html")
     run(root, "git", "add", "-A")
     run(root, "git", "commit", "-qm", f"pipeline on {'the real' if real else 'the tiny'} dataset")
     return root

@@ -142,3 +142,32 @@ def test_score_empty_text_exits_2(search_index):
     image = search_index.image_file(search_index.allowed_images[0])
     run = imagesearch("score", "--image", image, "--text", " ", "--index", search_index.folder)
     assert run.returncode == 2 and "empty" in run.stderr
+
+
+# ------------------------------------------------------------------ serve-only install
+WITHOUT_TORCH_AND_TF = """
+import importlib.abc, sys
+ABSENT = {"torch", "torchvision", "tensorflow", "tensorflow_hub", "sentence_transformers", "transformers"}
+class Absent(importlib.abc.MetaPathFinder):  # as in .venv-serve: these packages are not installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ABSENT:
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, Absent())
+from imagesearch.serving.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+def test_search_and_legal_check_need_neither_torch_nor_tensorflow(search_index, tmp_path):
+    """What requirements-serve.txt promises: search and legal-check run without torch or TF."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-c", WITHOUT_TORCH_AND_TF]
+    found = subprocess.run([*command, "search", "a red circle", "-k", "2", "--json", "--index",
+                            str(search_index.folder)], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert found.returncode == 0, found.stderr[-3000:]
+    assert json.loads(found.stdout)["results"]
+    checked = subprocess.run([*command, "legal-check", "--index", str(search_index.folder)],
+                             input="a boy on a bike\nДевочки танцуют на сцене\na red circle\n",
+                             capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    assert [line.split("\t")[0] for line in checked.stdout.splitlines()] == ["blocked", "blocked", "allowed"]

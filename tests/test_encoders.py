@@ -152,12 +152,21 @@ def test_efficientnet_lite0_matches_reference_preprocessing(images):
 
     encoder = build_image_encoder({"encoder": "efficientnet-lite0"})
     ref = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize([0.5] * 3, [0.5] * 3)])
-    x = torch.stack([ref(Image.open(p).convert("RGB")) for p in images])
+    x = torch.stack([ref(Image.open(p).convert("RGB")) for p in images]).double()  # the model runs in float64
     with torch.inference_mode():
         expected = encoder.model.extract_features(x).mean((2, 3)).numpy()
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     cosines = np.sum(encoder.encode(images) * expected, axis=1)
     assert np.all(cosines > 0.999), cosines
+
+
+def test_float32_precision_is_the_same_model_within_float_tolerance(images):
+    exact = build_image_encoder({"encoder": "efficientnet-lite0"})
+    fast = build_image_encoder({"encoder": "efficientnet-lite0", "options": {"precision": "float32"}})
+    assert exact.fingerprint() != fast.fingerprint()  # their caches are kept apart
+    np.testing.assert_allclose(fast.encode(images), exact.encode(images), atol=2e-5)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        build_image_encoder({"encoder": "efficientnet-lite0", "options": {"precision": "float16"}})
 
 
 def test_resnet_weights_change_the_vectors(images, resnet_weights, tmp_path):

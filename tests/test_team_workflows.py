@@ -17,12 +17,13 @@ import hashlib
 import json
 import re
 import shutil
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.pipeline_repo import REPO, dvc, make_pipeline_repo, run, set_param
+from tests.pipeline_repo import REPO, commit_all, dvc, make_pipeline_repo, run, set_param
 
 pytestmark = pytest.mark.slow
 
@@ -52,11 +53,6 @@ def digest(path: Path) -> str:
         h.update(file.relative_to(path.parent).as_posix().encode())
         h.update(file.read_bytes())
     return h.hexdigest()
-
-
-def commit_all(repo: Path, message: str) -> None:
-    run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-qm", message)
 
 
 def clone(origin: Path, dest: Path) -> Path:
@@ -170,8 +166,32 @@ def test_plots_diff_between_commits_writes_html(reviewed: Path, tmp_path: Path) 
     out = tmp_path / "plots"
     dvc(reviewed, "plots", "diff", "HEAD~1", "HEAD", "-o", str(out))
     html = (out / "index.html").read_text()
-    for plot in ("metrics/plots/cv_roc.csv", "metrics/plots/recall_at_k.csv"):
-        assert plot in html, plot
+    for title in ("ROC out of fold", "Test recall@k", "Training curve of the final model"):
+        assert title in html, title
+    assert "cdn.jsdelivr" not in html and "vegaEmbed" in html  # the project's page: vega inline
+
+
+def test_review_report_between_commits(reviewed: Path) -> None:
+    result = run(reviewed, sys.executable, "-m", "imagesearch.review", "--base", "HEAD~1", "--rev", "HEAD",
+                 "--out", "review.md")
+    report = (reviewed / "review.md").read_text()
+    assert result.stdout.strip() == report.strip()
+    assert report.startswith("# Review: HEAD against HEAD~1")
+    assert "train.xgb.max_depth" in report and "| 4 " in report and "| 2 " in report
+    assert "metrics/cv.json" in report and "Change" in report
+    verdict = next(line for line in report.splitlines() if line.startswith("**Verdict:**"))
+    assert "moved beyond run-to-run noise" in verdict and "CV MRR" in verdict, verdict
+    assert (reviewed / "review_plots" / "index.html").is_file()
+    if shutil.which("chromium"):
+        png = reviewed / "review_plots" / "plots.png"
+        assert png.stat().st_size > 20_000 and "review_plots/plots.png" in report
+
+
+def test_review_report_of_an_unchanged_tree_moves_nothing(reviewed: Path) -> None:
+    report = run(reviewed, sys.executable, "-m", "imagesearch.review", "--base", "HEAD",
+                 "--out", "same.md", "--no-images").stdout
+    assert "No params changed." in report and "No metrics changed." in report
+    assert "**Verdict:** no headline metric moved beyond its run-to-run noise." in report
 
 
 def experiments(repo: Path) -> dict[str, dict]:

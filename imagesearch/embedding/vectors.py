@@ -17,8 +17,8 @@ import numpy as np
 from imagesearch.atomic import atomic_path
 
 
-def l2_normalise(matrix: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm, returned as float32; all-zero rows stay zero.
+def l2_normalise(matrix: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+    """Rows scaled to unit L2 norm, returned as ``dtype`` (float32); all-zero rows stay zero.
 
     The norms and the division are computed in the input's dtype (float64 stays float64 until
     the final cast), and rows whose norm is not positive are divided by 1. Encoders pass
@@ -31,7 +31,31 @@ def l2_normalise(matrix: np.ndarray) -> np.ndarray:
     if matrix.ndim != 2:
         raise ValueError(f"expected a 2-d array of vectors, got shape {matrix.shape}")
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)
+    return (matrix / np.where(norms > 0, norms, 1.0)).astype(dtype, copy=False)
+
+
+#: Encoder outputs are rounded to multiples of 2**-QUANTUM_BITS (after normalising in float64).
+QUANTUM_BITS = 20
+
+
+def stable_unit_rows(features: np.ndarray) -> np.ndarray:
+    """What every encoder returns: unit rows, float32, identical on every x86-64 CPU.
+
+    Encoders compute in float64 where their runtime allows (torch backends); their results then
+    differ between CPU code paths (AVX-512 / AVX2 / scalar kernels, thread counts) by ~1e-16.
+    Rows are normalised in float64 and rounded to a 2**-20 grid (~1e-6, far below any effect on
+    a cosine); a difference of 1e-16 moves a value across a grid boundary with probability
+    ~1e-10, so the rounded float32 vectors come out byte-identical. Float32 compute would differ
+    by ~1e-7 and cross boundaries hundreds of times per file; that is why the compute is float64.
+    A value of the grid below 1 in magnitude fits exactly in float32's 24-bit mantissa.
+    """
+    matrix = np.asarray(features, dtype=np.float64)
+    if matrix.ndim != 2:
+        raise ValueError(f"expected a 2-d array of vectors, got shape {matrix.shape}")
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))[:, None]
+    unit = matrix / np.where(norms > 0, norms, 1.0)
+    scale = float(2 ** QUANTUM_BITS)
+    return (np.round(unit * scale) / scale).astype(np.float32)
 
 
 @dataclass(frozen=True)

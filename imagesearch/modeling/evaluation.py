@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -78,12 +78,13 @@ def oof_curves(oof: pd.DataFrame, match_threshold: float) -> tuple[list[dict], l
 
 
 def fit_with_ablation(pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
-                      config: ModelConfig, n_jobs: int = 1) -> tuple[RelevanceModel, RelevanceModel]:
+                      config: ModelConfig, n_jobs: int = 1,
+                      callbacks: Sequence[Any] = ()) -> tuple[RelevanceModel, RelevanceModel]:
     """The model, and the ablation's model without the joint space (evaluate compares them),
-    fitted side by side on all ``pairs``."""
-    configs = [config, dataclasses.replace(config, space="raw")]
-    model, raw_model = parallel_map(lambda c: RelevanceModel(c).fit(pairs, image_set, text_set), configs,
-                                    n_jobs, desc="final fits", unit="model")
+    fitted side by side on all ``pairs``; ``callbacks`` (XGBoost's) go to the model's fit only."""
+    fits = [(config, callbacks), (dataclasses.replace(config, space="raw"), ())]
+    model, raw_model = parallel_map(lambda fit: RelevanceModel(fit[0]).fit(pairs, image_set, text_set, fit[1]),
+                                    fits, n_jobs, desc="final fits", unit="model")
     return model, raw_model
 
 
@@ -175,6 +176,7 @@ class Evaluation:
     variants: dict[str, dict]  # variant -> test_report (metrics/ablation.json "variants")
     ranks: np.ndarray          # the full model's gold ranks over the whole catalog
     scores: np.ndarray         # the full model's scores, (n_queries, n_catalog)
+    variant_ranks: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # all variants
 
 
 def allowed_masks(queries: pd.DataFrame, catalog: list[str], blocked_queries: set[str],
@@ -195,4 +197,4 @@ def evaluate_test(model: RelevanceModel, raw_model: RelevanceModel, queries: pd.
     variants, ranks = {}, {}
     for name, scores in grids.items():
         variants[name], ranks[name] = test_report(scores, queries, catalog, allowed_queries, allowed_images)
-    return Evaluation(variants, ranks["full"], grids["full"])
+    return Evaluation(variants, ranks["full"], grids["full"], ranks)

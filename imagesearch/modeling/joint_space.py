@@ -130,6 +130,7 @@ class JointSpace:
         """
         if len(texts) < 2 or len(images) < 2:
             raise ValueError("a joint space needs at least two images and two captions")
+        images, texts = np.asarray(images, np.float64), np.asarray(texts, np.float64)
         self.mean_ = images.mean(axis=0)
         self.scale_ = images.std(axis=0) + 1e-6
         standard = self._standardise(images)
@@ -139,32 +140,39 @@ class JointSpace:
         # random_state: scikit-learn may pick a randomized SVD; unseeded, every run differs
         self.pca_ = PCA(n_components=min(self.n_products, len(texts) - 1, texts.shape[1]),
                         random_state=0).fit(texts)
-        self.ref_texts_ = l2_normalise(texts)
-        self.ref_text_images_ = l2_normalise(own)
-        self.ref_images_mapped_ = l2_normalise(self.i2t_.predict(standard))
-        self.ref_images_standard_ = l2_normalise(standard)
+        self.ref_texts_ = l2_normalise(texts, np.float64)
+        self.ref_text_images_ = l2_normalise(own, np.float64)
+        self.ref_images_mapped_ = l2_normalise(self.i2t_.predict(standard), np.float64)
+        self.ref_images_standard_ = l2_normalise(standard, np.float64)
         return self
 
     def _standardise(self, images: np.ndarray) -> np.ndarray:
-        return ((images - self.mean_) / self.scale_).astype(np.float32)
+        return (np.asarray(images, np.float64) - self.mean_) / self.scale_
 
-    def image_side(self, images: np.ndarray) -> ImageSide:
+    # The sides are computed in float64 and stored as float32: float32 sums differ between CPU
+    # kernels (AVX-512 / AVX2, thread counts) in the last bit, float64 ones by ~1e-16, which the
+    # final rounding to float32 absorbs, so the index and the features are the same bytes on any
+    # machine. Images go in chunks, so a million-image catalog needs no 10 GB of float64 at once.
+    def image_side(self, images: np.ndarray, chunk: int = 65_536) -> ImageSide:
+        if len(images) > chunk:
+            parts = [self.image_side(images[start:start + chunk], chunk) for start in range(0, len(images), chunk)]
+            return ImageSide(*(np.concatenate([getattr(p, f) for p in parts]) for f in ImageSide.__dataclass_fields__))
         standard = self._standardise(images)
-        mapped = l2_normalise(self.i2t_.predict(standard))
+        mapped = l2_normalise(self.i2t_.predict(standard), np.float64)
         hubs = mapped @ self.ref_texts_.T
-        return ImageSide(mapped, l2_normalise(standard), *_row_stats(hubs), top_k_mean(hubs, self.csls_k),
-                         self._basis(mapped))
+        return ImageSide(*_float32(mapped, l2_normalise(standard, np.float64), *_row_stats(hubs),
+                                   top_k_mean(hubs, self.csls_k), self._basis(mapped)))
 
     def text_side(self, texts: np.ndarray) -> TextSide:
-        texts = l2_normalise(texts)
-        mapped = l2_normalise(self.t2i_.predict(texts))
+        texts = l2_normalise(texts, np.float64)
+        mapped = l2_normalise(self.t2i_.predict(texts), np.float64)
         weights = softmax_rows((texts @ self.ref_texts_.T) / self.knn_temperature)
-        knn = l2_normalise(weights @ self.ref_text_images_)
+        knn = l2_normalise(weights @ self.ref_text_images_, np.float64)
         refs = texts @ self.ref_images_mapped_.T
-        return TextSide(texts, mapped, knn, *_row_stats(refs), top_k_mean(refs, self.csls_k),
-                        soft_max(refs, self.softmax_temperature),
-                        *_row_stats(mapped @ self.ref_images_standard_.T),
-                        *_row_stats(knn @ self.ref_images_standard_.T), self._basis(texts))
+        return TextSide(*_float32(texts, mapped, knn, *_row_stats(refs), top_k_mean(refs, self.csls_k),
+                                  soft_max(refs, self.softmax_temperature),
+                                  *_row_stats(mapped @ self.ref_images_standard_.T),
+                                  *_row_stats(knn @ self.ref_images_standard_.T), self._basis(texts)))
 
     @property
     def feature_names(self) -> list[str]:
@@ -202,12 +210,21 @@ def _similarity_columns(i2t: np.ndarray, t2i: np.ndarray, knn: np.ndarray, image
     ]
 
 
+def _float32(*arrays: np.ndarray) -> list[np.ndarray]:
+    return [np.asarray(a, dtype=np.float32) for a in arrays]
+
+
+def _dot_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot products in float64 (numpy's float32 sums follow the CPU's SIMD width)."""
+    return np.einsum("ij,ij->i", a.astype(np.float64), b.astype(np.float64))
+
+
 def pair_features(images: ImageSide, texts: TextSide) -> np.ndarray:
     """Features of aligned pairs: row i of ``images`` with row i of ``texts``."""
-    i2t = np.einsum("ij,ij->i", images.mapped, texts.text)
+    i2t = _dot_rows(images.mapped, texts.text)
     columns = _similarity_columns(
-        i2t, np.einsum("ij,ij->i", images.standard, texts.mapped),
-        np.einsum("ij,ij->i", images.standard, texts.knn), images, texts, (slice(None),), (slice(None),))
+        i2t, _dot_rows(images.standard, texts.mapped),
+        _dot_rows(images.standard, texts.knn), images, texts, (slice(None),), (slice(None),))
     return np.column_stack(columns + [images.basis * texts.basis]).astype(np.float32)
 
 

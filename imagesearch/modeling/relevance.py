@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -137,12 +138,16 @@ class RelevanceModel:
         self.booster: xgb.XGBRegressor | None = None
 
     # ---- training -------------------------------------------------------------------------
-    def fit(self, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet) -> "RelevanceModel":
-        """Fit on pairs (image, query_id, query_image, source, target) and their vectors."""
+    def fit(self, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
+            callbacks: Sequence[xgb.callback.TrainingCallback] = ()) -> "RelevanceModel":
+        """Fit on pairs (image, query_id, query_image, source, target) and their vectors.
+
+        ``callbacks`` ride on the early-stopping fit, which evaluates the training part and the
+        held-out images each iteration (the training curve of :mod:`.curves`)."""
         data = TrainingSet.build(pairs, image_set, text_set, self.config.weights,
                                  self.config.negatives_per_caption, self.config.seed + 2)
         features = self._out_of_fold_features(data)
-        self.booster = self._fit_booster(features, data)
+        self.booster = self._fit_booster(features, data, callbacks)
         self.space = self.config.make_space().fit(data.images, data.texts, data.own_image)
         return self
 
@@ -174,7 +179,8 @@ class RelevanceModel:
         assert features is not None
         return features
 
-    def _fit_booster(self, features: np.ndarray, data: TrainingSet) -> xgb.XGBRegressor:
+    def _fit_booster(self, features: np.ndarray, data: TrainingSet,
+                     callbacks: Sequence[xgb.callback.TrainingCallback] = ()) -> xgb.XGBRegressor:
         params = dict(self.config.xgb)
         stopping = params.pop("early_stopping_rounds")
         rng = np.random.default_rng(self.config.seed + 1)
@@ -185,10 +191,12 @@ class RelevanceModel:
         if self.config.monotone and self.config.space == "joint":
             common["monotone_constraints"] = "(" + ",".join(
                 str(m) for m in self.config.make_space().monotone) + ")"
-        probe = xgb.XGBRegressor(early_stopping_rounds=stopping, eval_metric="rmse", **common)
+        probe = xgb.XGBRegressor(early_stopping_rounds=stopping, eval_metric="rmse",
+                                 callbacks=list(callbacks) or None, **common)
+        # early stopping watches the last eval set: the held-out images
         probe.fit(features[~held], data.target[~held], sample_weight=data.weight[~held],
-                  eval_set=[(features[held], data.target[held])],
-                  sample_weight_eval_set=[data.weight[held]], verbose=False)
+                  eval_set=[(features[~held], data.target[~held]), (features[held], data.target[held])],
+                  sample_weight_eval_set=[data.weight[~held], data.weight[held]], verbose=False)
         best = int(probe.best_iteration) + 1
         log.info("early stopping: %d of %d trees", best, params["n_estimators"])
         common["n_estimators"] = best

@@ -27,7 +27,8 @@ class Encoder:
 
     name: str = ""
     #: Bump when a backend's preprocessing changes, so cached vectors are not reused.
-    version: int = 1
+    #: 2: float64 compute and the output grid of ``stable_unit_rows`` (same bytes on any CPU).
+    version: int = 2
 
     def __init__(self, options: Mapping[str, Any] | None = None, batch_size: int = 32) -> None:
         if batch_size < 1:

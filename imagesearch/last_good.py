@@ -1,0 +1,84 @@
+"""A failed stage leaves the git-tracked metrics of its last good run in place.
+
+Before it runs a stage, DVC deletes the stage's outputs, the ``cache: false`` metrics and plots
+in ``metrics/`` too; if the stage then fails, those files would be gone, and ``dvc checkout``
+cannot bring back what it never cached. They are not lost: the run-cache holds every output of
+the last good run (``cache: false`` ones included), under the md5 that ``dvc.lock`` records for
+it. :func:`restore_missing` puts each missing one back from there (or, where the cache lacks it,
+from the committed version in git). :func:`imagesearch.stage.start` registers it to run when the
+stage process exits; after a good run nothing is missing and it does nothing.
+"""
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from imagesearch.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+
+def tracked_outputs(stage: str, dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:
+    """The stage's ``cache: false`` metrics and plots outputs (the files git keeps)."""
+    if not dvc_yaml.is_file():
+        return []
+    spec = (yaml.safe_load(dvc_yaml.read_text()) or {}).get("stages", {}).get(stage, {})
+    paths = []
+    for kind in ("metrics", "plots", "outs"):
+        for entry in spec.get(kind, []):
+            if isinstance(entry, dict):
+                (path, flags), = entry.items()
+                if (flags or {}).get("cache") is False:
+                    paths.append(path)
+    return paths
+
+
+def locked_md5(stage: str, dvc_lock: Path = Path("dvc.lock")) -> dict[str, str]:
+    """What ``dvc.lock`` records for the stage's outputs: path -> md5 (the last good run)."""
+    if not dvc_lock.is_file():
+        return {}
+    stage_lock = (yaml.safe_load(dvc_lock.read_text()) or {}).get("stages", {}).get(stage, {})
+    return {out["path"]: out["md5"] for out in stage_lock.get("outs", []) if "md5" in out}
+
+
+def cached_copy(md5: str) -> Path | None:
+    """The run-cache's file for ``md5`` in this repo's DVC cache, if there is one."""
+    try:
+        from dvc.repo import Repo
+
+        with Repo() as repo:
+            path = Path(repo.cache.local.oid_to_path(md5))
+    except Exception as err:  # not a DVC repo, DVC not installed, ...: fall back to git
+        log.debug("no DVC cache to restore from: %s", err)
+        return None
+    return path if path.is_file() else None
+
+
+def committed_copy(path: str) -> bytes | None:
+    """The file as committed at git HEAD, if it is."""
+    result = subprocess.run(["git", "show", f"HEAD:{path}"], capture_output=True, check=False)
+    return result.stdout if result.returncode == 0 else None
+
+
+def restore_missing(stage: str) -> list[str]:
+    """Put back each of the stage's git-tracked outputs that is missing; return those restored."""
+    restored = []
+    md5s = locked_md5(stage)
+    for path in tracked_outputs(stage):
+        target = Path(path)
+        if target.exists():
+            continue
+        source = cached_copy(md5s[path]) if path in md5s else None
+        content = source.read_bytes() if source else committed_copy(path)
+        if content is None:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            Path(tmp).write_bytes(content)
+        restored.append(path)
+    if restored:
+        log.warning("%s did not finish: restored the last good run's %s", stage, ", ".join(restored))
+    return restored

@@ -1,0 +1,37 @@
+"""A failed stage leaves the git-tracked metrics of its last good run in place."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.pipeline_repo import commit_all, dvc, make_pipeline_repo, run
+
+
+def test_failed_validate_keeps_the_last_good_data_quality_metrics(tmp_path: Path, tiny_dataset: Path) -> None:
+    repo = make_pipeline_repo(tmp_path / "repo", tiny_dataset)
+    dvc(repo, "repro", "validate")
+    metrics = repo / "metrics" / "data_quality.json"
+    good = metrics.read_bytes()
+    commit_all(repo, "good run")
+    expert = repo / "data" / "raw" / "ExpertAnnotations.tsv"
+    expert.write_text("\n".join(line.split("\t")[0] for line in expert.read_text().splitlines()) + "\n")
+
+    failed = dvc(repo, "repro", "-s", "validate", check=False)
+
+    assert failed.returncode != 0
+    assert "ExpertAnnotations.tsv" in failed.stderr + failed.stdout
+    assert metrics.read_bytes() == good
+    assert "restored the last good run's metrics/data_quality.json" in failed.stderr + failed.stdout
+    assert run(repo, "git", "status", "--porcelain", "metrics").stdout == ""
+
+
+def test_restores_from_the_run_cache_when_the_good_run_was_never_committed(
+        tmp_path: Path, tiny_dataset: Path) -> None:
+    repo = make_pipeline_repo(tmp_path / "repo", tiny_dataset)
+    dvc(repo, "repro", "validate")
+    metrics = repo / "metrics" / "data_quality.json"
+    good = metrics.read_bytes()  # not committed: only DVC's run-cache has it
+    expert = repo / "data" / "raw" / "ExpertAnnotations.tsv"
+    expert.write_text(expert.read_text().replace("\t", ","))
+
+    assert dvc(repo, "repro", "-s", "validate", check=False).returncode != 0
+    assert metrics.read_bytes() == good
