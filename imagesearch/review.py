@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import shutil
 import subprocess
 import sys
@@ -85,7 +86,7 @@ def movements(diff: dict, noise: dict[str, float]) -> list[Movement]:
     out = []
     for file, key, label in HEADLINE:
         entry = diff.get(file, {}).get(key)
-        if entry is None:  # unchanged metrics are left out of the diff
+        if entry is None or _same(entry.get("old"), entry.get("new")):  # unchanged: not a movement
             continue
         out.append(Movement(label, entry.get("old"), entry.get("new"), noise.get(f"{file}:{key}")))
     return out
@@ -141,13 +142,44 @@ def screenshot(html: Path, png: Path) -> bool:
     return True
 
 
+def _same(old: object, new: object) -> bool:
+    """Equal, counting NaN as equal to NaN (DVC lists a NaN metric as changed on every diff)."""
+    return old == new or (isinstance(old, float) and isinstance(new, float) and math.isnan(old) and math.isnan(new))
+
+
+def _fmt(value: object) -> str:
+    return "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def diff_table(diff: dict, base: str, target: str, delta: bool) -> str:
+    """A markdown table of a ``dvc params/metrics diff --json``, changed entries only."""
+    rows = []
+    for path, entries in sorted(diff.items()):
+        for key, entry in sorted(entries.items()):
+            old, new = entry.get("old"), entry.get("new")
+            if _same(old, new):
+                continue
+            change = ""
+            if delta:
+                change = " | " + (_fmt(new - old) if all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                         for v in (old, new)) else "-")
+            rows.append(f"| {path} | {key} | {_fmt(old)} | {_fmt(new)}{change} |")
+    if not rows:
+        return ""
+    header = f"| Path | Key | {base} | {target}" + (" | Change |" if delta else " |")
+    rule = "|---|---|---|---" + ("|---|" if delta else "|")
+    return "\n".join([header, rule, *rows])
+
+
 def build_report(base: str, rev: str | None, out: Path, images: bool = True) -> str:
     """Write the markdown report to ``out`` (plots next to it, in ``<out stem>_plots/``)."""
     revs = [base] + ([rev] if rev else [])
     target = rev or "working tree"
-    params_md = dvc("params", "diff", *revs, "--md").strip() or "No params changed."
-    metrics_md = dvc("metrics", "diff", *revs, "--md", "--precision", "4").strip() or "No metrics changed."
-    moves = movements(json.loads(dvc("metrics", "diff", *revs, "--json") or "{}"), load_noise())
+    params_md = diff_table(json.loads(dvc("params", "diff", *revs, "--json") or "{}"), base, target,
+                           delta=False) or "No params changed."
+    metrics = json.loads(dvc("metrics", "diff", *revs, "--json") or "{}")
+    metrics_md = diff_table(metrics, base, target, delta=True) or "No metrics changed."
+    moves = movements(metrics, load_noise())
 
     plots_dir = out.parent / f"{out.stem}_plots"
     dvc("plots", "diff", *revs, "-o", str(plots_dir))

@@ -41,3 +41,18 @@ def test_noise_file_is_read_as_file_key_to_spread(tmp_path: Path) -> None:
     path.write_text(json.dumps({"seeds": [1, 2], "metrics": {"metrics/cv.json:roc_auc": {"std": 0.002, "values": [0.8, 0.81]}}}))
     assert load_noise(path) == {"metrics/cv.json:roc_auc": 0.002}
     assert load_noise(tmp_path / "absent.json") == {}
+
+
+def test_diff_table_lists_changes_with_deltas_and_skips_nan_noise() -> None:
+    from imagesearch.review import diff_table
+
+    table = diff_table({"metrics/cv.json": {"roc_auc": {"old": 0.8, "new": 0.85},
+                                            "kappa": {"old": float("nan"), "new": float("nan")},
+                                            "encoder": {"old": "a", "new": "b"}}}, "main", "HEAD", delta=True)
+    lines = table.splitlines()
+    assert lines[0] == "| Path | Key | main | HEAD | Change |"
+    assert "| metrics/cv.json | roc_auc | 0.8000 | 0.8500 | 0.0500 |" in lines
+    assert "| metrics/cv.json | encoder | a | b | - |" in lines
+    assert not any("kappa" in line for line in lines)
+    assert diff_table({"params.yaml": {"x": {"old": float("nan"), "new": float("nan")}}}, "a", "b", False) == ""
+    assert movements({"metrics/cv.json": {"roc_auc": {"old": float("nan"), "new": float("nan")}}}, {}) == []
