@@ -10,11 +10,13 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from nltk.tokenize import RegexpTokenizer
-
 # Words, numbers (with decimals and glued suffixes: "5yo", "3rd", "12yrs"), hyphenated and
 # apostrophised words kept whole so that they can be joined or split deliberately below.
-_TOKENIZER = RegexpTokenizer(r"\d+(?:\.\d+)?[a-z]*|[a-z]+(?:['\-][a-z0-9]+)*'?")
+TOKEN_PATTERN = r"\d+(?:\.\d+)?[a-z]*|[a-z]+(?:['\-][a-z0-9]+)*'?"
+# What NLTK's RegexpTokenizer(TOKEN_PATTERN).tokenize does (re.findall with these flags), without
+# importing NLTK: its package __init__ pulls in scipy.stats and cost every search 1.4-1.8 s.
+# tests/test_legal_rules.py checks both give the same tokens on every labelled text.
+_find_tokens = re.compile(TOKEN_PATTERN, re.UNICODE | re.MULTILINE | re.DOTALL).findall
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u2013": "-", "\u2014": "-",
                               "\u2010": "-", "\u2011": "-"})
 ORDINAL_DIGITS = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
@@ -42,7 +44,7 @@ class Tokenizer:
 
     def tokens(self, text: str) -> list[str]:
         out: list[str] = []
-        for raw in _TOKENIZER.tokenize(text.lower().translate(_APOSTROPHES)):
+        for raw in _find_tokens(text.lower().translate(_APOSTROPHES)):
             token = _strip_possessive(raw)
             if not token:
                 continue
