@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from imagesearch.legal.rules import DISCLAIMER, DISCLAIMER_RU
+from imagesearch.serving.limits import DEFAULT_K
 from imagesearch.serving.web.i18n import TEXTS
 
 pytest_plugins = ["tests.search_fixture"]
@@ -100,7 +101,7 @@ def test_results_load_in_the_browser(page, server, search_index):
     page.wait_for_selector("#results")
     page.wait_for_function(ALL_IMAGES_LOADED, timeout=20_000)
     widths = page.eval_on_selector_all("#results img", "imgs => imgs.map(i => i.naturalWidth)")
-    assert len(widths) == min(12, len(search_index.allowed_images))
+    assert len(widths) == min(DEFAULT_K, len(search_index.allowed_images))
     assert all(w > 0 for w in widths)
     scores = page.eval_on_selector_all("#results .score", "els => els.map(e => parseFloat(e.textContent))")
     assert scores == sorted(scores, reverse=True)
@@ -174,3 +175,26 @@ def test_path_traversal_byte_exact_is_404(server, raw_path):
     status = reply.split(b"\r\n", 1)[0]
     assert b" 404 " in status + b" ", status
     assert b"root:" not in reply
+
+
+@pytest.mark.parametrize("path, rendered", [("/docs", ".swagger-ui .info .title"), ("/redoc", "redoc h1")])
+def test_api_docs_render_with_every_other_host_unreachable(browser, server, path, rendered):
+    """Swagger UI and ReDoc come from the server itself: a CDN request would be aborted here."""
+    context = browser.new_context()
+    foreign: list[str] = []
+
+    def only_the_server(route) -> None:
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            foreign.append((route.request.resource_type, route.request.url))
+            route.abort()
+
+    context.route("**/*", only_the_server)
+    page = context.new_page()
+    page.goto(server + path)
+    page.wait_for_selector(rendered, timeout=20_000)
+    assert "imagesearch" in page.inner_text(rendered)
+    # nothing it needs came from elsewhere (ReDoc asks cdn.redoc.ly for its decorative logo only)
+    assert [url for kind, url in foreign if kind != "image"] == []
+    context.close()

@@ -171,3 +171,12 @@ def test_search_and_legal_check_need_neither_torch_nor_tensorflow(search_index, 
                              capture_output=True, text=True, env=env, cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr[-3000:]
     assert [line.split("\t")[0] for line in checked.stdout.splitlines()] == ["blocked", "blocked", "allowed"]
+
+
+def test_json_paths_work_from_another_working_directory(search_index, tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    found = subprocess.run([sys.executable, "-m", "imagesearch.serving.cli", "search", "a red circle", "-k", "2",
+                            "--json", "--index", str(search_index.folder)],
+                           capture_output=True, text=True, env=env, cwd=tmp_path)
+    hits = json.loads(found.stdout)["results"]
+    assert hits and all(Path(hit["path"]).is_absolute() and Path(hit["path"]).is_file() for hit in hits)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from fastapi.testclient import TestClient
 
 from imagesearch.legal.rules import DISCLAIMER, DISCLAIMER_RU
-from imagesearch.serving.searcher import MAX_K, MAX_QUERY_CHARS
+from imagesearch.serving.limits import DEFAULT_K, MAX_K, MAX_QUERY_CHARS
 from imagesearch.serving.web import i18n
 from imagesearch.serving.web.app import SearchResponse, create_app
 
@@ -339,3 +339,41 @@ def test_any_image_id_outside_the_catalog_is_404(client, search_index, image_id)
         return  # httpx folds "/images/.." into "/"; test_browser.py sends these byte-exact
     response = client.get("/images/" + quote(image_id, safe=""))
     assert response.status_code == (200 if image_id in search_index.allowed_images else 404)
+
+
+# ------------------------------------------------------------------ docs, favicon, limits
+def test_docs_and_redoc_are_served_from_local_files(client):
+    for path, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        html = client.get(path).text
+        assert f"/static-offline-docs/{asset}" in html and "cdn.jsdelivr" not in html
+        script = client.get(f"/static-offline-docs/{asset}")
+        assert script.status_code == 200 and len(script.content) > 500_000
+
+
+def test_favicon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG")
+    assert 'rel="icon"' in client.get("/").text
+
+
+def test_an_over_long_query_is_not_echoed_back(client):
+    response = client.get("/api/search", params={"q": "dog " * 1_250})  # 5,000 characters
+    assert response.status_code == 422
+    assert len(response.content) < 2_000
+    assert "(5000 characters)" in response.json()["detail"][0]["input"]
+
+
+def test_the_page_says_when_the_query_hit_the_length_limit(client):
+    page = client.get("/", params={"q": "a" * MAX_QUERY_CHARS})
+    assert 'id="at-limit"' in page.text and str(MAX_QUERY_CHARS) in page.text
+    assert 'id="at-limit"' not in client.get("/", params={"q": "a red circle"}).text
+
+
+def test_k_defaults_the_same_in_cli_api_and_page(client):
+    from imagesearch.serving.cli import build_parser
+
+    schema = client.get("/openapi.json").json()
+    k = next(p for p in schema["paths"]["/api/search"]["get"]["parameters"] if p["name"] == "k")
+    assert k["schema"]["default"] == build_parser().parse_args(["search", "dogs"]).k == DEFAULT_K
+    assert f'value="{DEFAULT_K}"' in client.get("/").text

@@ -9,19 +9,19 @@ import sys
 from pathlib import Path
 
 from imagesearch import paths
+from imagesearch.serving.limits import DEFAULT_K
 
 log = logging.getLogger("imagesearch")
 
 
-def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: search, score, legal-check, serve."""
     parser = argparse.ArgumentParser(prog="imagesearch", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     search = commands.add_parser("search", help="rank the catalog images for a text query")
     search.add_argument("query")
-    search.add_argument("-k", type=int, default=10, help="how many images (default 10)")
+    search.add_argument("-k", type=int, default=DEFAULT_K, help=f"how many images (default {DEFAULT_K})")
     search.add_argument("--json", action="store_true", help="print JSON for machines")
     search.add_argument("--index", type=Path, default=paths.INDEX)
 
@@ -40,7 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--index", type=Path, default=paths.INDEX)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     return {"search": _search, "score": _score, "legal-check": _legal_check, "serve": _serve}[args.command](args)
 
@@ -59,7 +65,7 @@ def _search(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(result.to_dict({h.image: searcher.image_path(h.image) for h in result.hits}), indent=2))
     elif result.disclaimer:
         print(result.disclaimer)
     else:

@@ -17,9 +17,7 @@ import pandas as pd
 
 from imagesearch.legal.policy import LegalPolicy
 from imagesearch.modeling.relevance import RelevanceModel
-
-MAX_QUERY_CHARS = 300
-MAX_K = 100
+from imagesearch.serving.limits import DEFAULT_K, MAX_K, MAX_QUERY_CHARS  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)
@@ -37,9 +35,11 @@ class SearchResult:
     disclaimer: str | None = None
     blocked_words: tuple[str, ...] = field(default_factory=tuple)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, paths: dict[str, Path] | None = None) -> dict[str, Any]:
+        """JSON-ready; with ``paths`` (image id -> file), each hit carries its absolute ``path``."""
         return {"query": self.query, "disclaimer": self.disclaimer,
-                "results": [{"image": h.image, "score": round(h.score, 4)} for h in self.hits]}
+                "results": [{"image": h.image, "score": round(h.score, 4),
+                             **({"path": str(paths[h.image])} if paths else {})} for h in self.hits]}
 
 
 class QueryError(ValueError):
@@ -49,6 +49,15 @@ class QueryError(ValueError):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+def project_root(index: Path) -> Path:
+    """The folder of the project the index belongs to (the nearest one above holding dvc.yaml),
+    or the working directory for an index fetched elsewhere (``dvc get``)."""
+    for parent in index.resolve().parents:
+        if (parent / "dvc.yaml").is_file():
+            return parent
+    return Path.cwd().resolve()
 
 
 def _load_query_encoder(folder: Path) -> Any:
@@ -80,10 +89,13 @@ class Searcher:
         if not (folder / "manifest.json").is_file():
             raise FileNotFoundError(f"{folder}: no search index here (no manifest.json); "
                                     "build it with `dvc repro index`")
+        catalog = pd.read_parquet(folder / "catalog.parquet")
+        root = project_root(folder)  # catalog paths are relative to the project that built the index
+        catalog["path"] = [str(path if Path(path).is_absolute() else root / path) for path in catalog["path"]]
         return cls(
             model=RelevanceModel.load(folder / "model"),
             text_encoder=_load_query_encoder(folder),
-            catalog=pd.read_parquet(folder / "catalog.parquet"),
+            catalog=catalog,
             image_side=joblib.load(folder / "image_side.joblib"),
             policy=LegalPolicy.load(folder),
             manifest=json.loads((folder / "manifest.json").read_text()),
@@ -92,7 +104,7 @@ class Searcher:
     def __len__(self) -> int:
         return len(self.catalog)
 
-    def search(self, query: str, k: int = 10) -> SearchResult:
+    def search(self, query: str, k: int = DEFAULT_K) -> SearchResult:
         query = " ".join(query.split())
         if not query:
             raise QueryError("the query is empty", "empty")

@@ -24,19 +24,22 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from imagesearch.serving.searcher import MAX_K, MAX_QUERY_CHARS, QueryError, SearchResult, Searcher
+from imagesearch.serving.searcher import DEFAULT_K, MAX_K, MAX_QUERY_CHARS, QueryError, SearchResult, Searcher
 from imagesearch.serving.web import i18n
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_K = 12
+#: A 422 quotes at most this much of a bad input (a 100 KB query is not echoed back).
+ECHO_CHARS = 200
 # A query needs one character that str.split() does not treat as whitespace (the searcher's own
 # test for "empty"): Unicode White_Space plus the ASCII separators \x1c-\x1f. In the OpenAPI
 # schema too, so clients and API fuzzers know that "\r" or "\x1f" is not a query.
@@ -88,15 +91,17 @@ def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = 
             loaded = Searcher.load(index_dir)
         loaded.search("warm up", 1)  # the text encoder loads lazily: pay for it before serving
         missing = [path for path in loaded.catalog["path"] if not Path(path).is_file()]
-        if missing:  # catalog paths are relative to the repository root: start the server there
+        if missing:  # relative catalog paths resolve against the project above the index (or the cwd)
             log.warning("%d catalog image files are missing (cwd %s), e.g. %s",
                         len(missing), Path.cwd(), missing[0])
         app.state.service = SearchService(loaded)
         log.info("serving %d catalog images", len(loaded))
         yield
 
-    app = FastAPI(title="imagesearch", lifespan=lifespan,
-                  description="Text-to-image search over the photo catalog.")
+    # /docs (Swagger UI) and /redoc from files in the fastapi-offline wheel: no CDN, so they work
+    # with the network off.
+    app = FastAPIOffline(title="imagesearch", lifespan=lifespan, favicon_url="/favicon.ico",
+                         description="Text-to-image search over the photo catalog.")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
 
@@ -128,6 +133,16 @@ def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = 
             raise HTTPException(404, "no such catalog image")
         return FileResponse(path, headers={"Cache-Control": f"public, max-age={IMAGE_CACHE_SECONDS}"})
 
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422 shape, with long inputs cut to ECHO_CHARS characters."""
+        return JSONResponse(status_code=422, content={"detail": [_short(e) for e in jsonable_encoder(exc.errors())]})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        return FileResponse(HERE / "static" / "favicon.png", media_type="image/png",
+                            headers={"Cache-Control": f"public, max-age={IMAGE_CACHE_SECONDS}"})
+
     @app.get("/healthz", response_model=Health, summary="Liveness")
     def health(request: Request) -> Health:
         return Health(status="ok", images=len(service(request).searcher))
@@ -150,6 +165,13 @@ def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = 
         return response
 
     return app
+
+
+def _short(error: dict) -> dict:
+    value = error.get("input")
+    if isinstance(value, str) and len(value) > ECHO_CHARS:
+        error = {**error, "input": f"{value[:ECHO_CHARS]}... ({len(value)} characters)"}
+    return error
 
 
 def _with_lang(request: Request, lang: str) -> str:
@@ -188,6 +210,7 @@ def _page_context(service: SearchService, q: str | None, k: str | None, lang: st
             return context, 422
     if q is None:
         return context, 200
+    context["at_limit"] = len(q) == MAX_QUERY_CHARS  # the input's maxlength cut it there
     if not q.strip():
         context["message"] = texts["empty"]
         return context, 200

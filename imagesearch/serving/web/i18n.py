@@ -37,6 +37,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_k": "The number of images must be a whole number from 1 to {max_k}.",
         "too_long": "Sorry: the query is longer than {max_chars} characters.",
         "query_error": "Sorry: this query cannot be searched.",
+        "at_limit": "Your query reached the {max_chars}-character limit: anything typed after that was cut off.",
     },
     "ru": {
         "title": "Поиск изображений",
@@ -55,6 +56,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_k": "Число изображений должно быть целым числом от 1 до {max_k}.",
         "too_long": "Извините: запрос длиннее {max_chars} символов.",
         "query_error": "Извините: по этому запросу искать нельзя.",
+        "at_limit": "Запрос достиг предела в {max_chars} символов: всё, что было после, отрезано.",
     },
 }
 
