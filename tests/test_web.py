@@ -377,3 +377,19 @@ def test_k_defaults_the_same_in_cli_api_and_page(client):
     k = next(p for p in schema["paths"]["/api/search"]["get"]["parameters"] if p["name"] == "k")
     assert k["schema"]["default"] == build_parser().parse_args(["search", "dogs"]).k == DEFAULT_K
     assert f'value="{DEFAULT_K}"' in client.get("/").text
+
+
+def test_concurrent_queries_give_the_same_results_as_sequential_ones(client):
+    """The server answers requests in parallel (no lock): the answers must not change."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = ["a red circle", "two dogs play in the snow", "a boy on a bike", "a blue square",
+               "people on a beach", "a little girl playing", "a green field", "a car"] * 4
+
+    def ask(query: str) -> dict:
+        return client.get("/api/search", params={"q": query, "k": 5}).json()
+
+    sequential = [ask(q) for q in queries]
+    with ThreadPoolExecutor(8) as pool:
+        concurrent = list(pool.map(ask, queries))
+    assert concurrent == sequential

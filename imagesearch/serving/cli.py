@@ -99,9 +99,11 @@ def _legal_check(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from threadpoolctl import threadpool_limits
 
     from imagesearch.serving.web.app import create_app
 
+    threadpool_limits(1)  # one BLAS/OpenMP thread per query: concurrent queries use the cores
     uvicorn.run(create_app(args.index), host=args.host, port=args.port)
     return 0
 

@@ -60,13 +60,13 @@ def project_root(index: Path) -> Path:
     return Path.cwd().resolve()
 
 
-def _load_query_encoder(folder: Path) -> Any:
+def _load_query_encoder(folder: Path, threads: int | None = None) -> Any:
     """The saved text encoder's ONNX copy if it has one (no torch import), else the encoder itself."""
     onnx_copy = folder / "text_encoder" / "onnx"  # encoders.text.ONNX_DIR, named here to skip that import
     if onnx_copy.is_dir():
         from imagesearch.embedding.onnx_query import OnnxTextEncoder
 
-        return OnnxTextEncoder.load(onnx_copy)
+        return OnnxTextEncoder.load(onnx_copy, threads=threads)
     from imagesearch.embedding.encoders.text import load_text_encoder
 
     return load_text_encoder(folder / "text_encoder")
@@ -84,7 +84,9 @@ class Searcher:
         self._paths = dict(zip(self.catalog["image"], self.catalog["path"]))
 
     @classmethod
-    def load(cls, folder: str | Path) -> "Searcher":
+    def load(cls, folder: str | Path, threads: int | None = None) -> "Searcher":
+        """The index in ``folder``; ``threads`` caps the query encoder's threads (the server
+        answers concurrent queries on threads of their own and passes 1)."""
         folder = Path(folder)
         if not (folder / "manifest.json").is_file():
             raise FileNotFoundError(f"{folder}: no search index here (no manifest.json); "
@@ -94,7 +96,7 @@ class Searcher:
         catalog["path"] = [str(path if Path(path).is_absolute() else root / path) for path in catalog["path"]]
         return cls(
             model=RelevanceModel.load(folder / "model"),
-            text_encoder=_load_query_encoder(folder),
+            text_encoder=_load_query_encoder(folder, threads),
             catalog=catalog,
             image_side=joblib.load(folder / "image_side.joblib"),
             policy=LegalPolicy.load(folder),

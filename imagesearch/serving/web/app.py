@@ -9,15 +9,17 @@
 File paths come only from the index's catalog: a request names an id, and an id the catalog does
 not hold (``../../etc/passwd`` included) resolves to nothing.
 
-The Searcher is loaded once, at startup (lifespan). Its text encoder and model run on the CPU and
-already use every core for one query, so queries are answered one at a time under a lock: running
-them in parallel only makes every one of them slower (and keeps torch thread-safety out of the
-question).
+The Searcher is loaded once, at startup (lifespan). Concurrent requests run in parallel on
+FastAPI's thread pool: the ONNX query encoder, numpy and XGBoost release the GIL. Each query then
+runs on one thread (the ONNX session's intra-op threads = 1; `imagesearch serve` also holds BLAS
+and OpenMP to one thread), so that N requests use N cores instead of fighting over them.
+Measured on 2 cores (`python -m benchmarks.bench_serving`, 200 requests): one at a time under a
+lock with every library at its default threads, 50 / 70 / 44 requests/s at concurrency 1 / 4 / 20;
+in parallel with one thread each, 69 / 115 / 105 (no lock but default threads: 8 at concurrency 20).
 """
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -67,15 +69,13 @@ class Health(BaseModel):
 
 
 class SearchService:
-    """The loaded Searcher plus the lock that serialises queries."""
+    """The loaded Searcher; queries run concurrently (everything it calls is thread-safe)."""
 
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
-        self._lock = threading.Lock()
 
     def search(self, query: str, k: int) -> SearchResult:
-        with self._lock:
-            return self.searcher.search(query, k)
+        return self.searcher.search(query, k)
 
 
 def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = None) -> FastAPI:
@@ -88,7 +88,7 @@ def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = 
         loaded = searcher
         if loaded is None:
             log.info("loading the search index from %s", index_dir)
-            loaded = Searcher.load(index_dir)
+            loaded = Searcher.load(index_dir, threads=1)
         loaded.search("warm up", 1)  # the text encoder loads lazily: pay for it before serving
         missing = [path for path in loaded.catalog["path"] if not Path(path).is_file()]
         if missing:  # relative catalog paths resolve against the project above the index (or the cwd)
