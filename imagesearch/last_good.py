@@ -10,6 +10,7 @@ stage process exits; after a good run nothing is missing and it does nothing.
 """
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 from pathlib import Path
@@ -45,7 +46,7 @@ def locked_md5(stage: str, dvc_lock: Path = Path("dvc.lock")) -> dict[str, str]:
 
 
 def cached_copy(md5: str) -> Path | None:
-    """The run-cache's file for ``md5`` in this repo's DVC cache, if there is one."""
+    """The file for ``md5`` in this repo's DVC cache, if there is one."""
     try:
         from dvc.repo import Repo
 
@@ -57,10 +58,38 @@ def cached_copy(md5: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def committed_copy(path: str) -> bytes | None:
-    """The file as committed at git HEAD, if it is."""
-    result = subprocess.run(["git", "show", f"HEAD:{path}"], capture_output=True, check=False)
-    return result.stdout if result.returncode == 0 else None
+def _write(target: Path, content: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        Path(tmp).write_bytes(content)
+
+
+def _from_cache(path: str, md5: str) -> bool:
+    """A file output, or a folder output (its ``.dir`` listing, then each file), from the cache."""
+    source = cached_copy(md5)
+    if source is None:
+        return False
+    if not md5.endswith(".dir"):
+        _write(Path(path), source.read_bytes())
+        return True
+    entries = json.loads(source.read_text())
+    files = {entry["relpath"]: cached_copy(entry["md5"]) for entry in entries}
+    if not files or None in files.values():
+        return False
+    for relpath, file in files.items():
+        _write(Path(path) / relpath, file.read_bytes())
+    return True
+
+
+def _from_git(path: str) -> bool:
+    """The output as committed at git HEAD (a file or a folder), if it is."""
+    kind = subprocess.run(["git", "cat-file", "-t", f"HEAD:{path}"], capture_output=True, text=True)
+    if kind.returncode != 0:
+        return False
+    if kind.stdout.strip() == "tree":
+        return subprocess.run(["git", "checkout", "HEAD", "--", path], capture_output=True).returncode == 0
+    _write(Path(path), subprocess.run(["git", "show", f"HEAD:{path}"], capture_output=True, check=True).stdout)
+    return True
 
 
 def restore_missing(stage: str) -> list[str]:
@@ -68,17 +97,10 @@ def restore_missing(stage: str) -> list[str]:
     restored = []
     md5s = locked_md5(stage)
     for path in tracked_outputs(stage):
-        target = Path(path)
-        if target.exists():
+        if Path(path).exists():
             continue
-        source = cached_copy(md5s[path]) if path in md5s else None
-        content = source.read_bytes() if source else committed_copy(path)
-        if content is None:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(target) as tmp:
-            Path(tmp).write_bytes(content)
-        restored.append(path)
+        if (path in md5s and _from_cache(path, md5s[path])) or _from_git(path):
+            restored.append(path)
     if restored:
         log.warning("%s did not finish: restored the last good run's %s", stage, ", ".join(restored))
     return restored

@@ -35,3 +35,27 @@ def test_restores_from_the_run_cache_when_the_good_run_was_never_committed(
 
     assert dvc(repo, "repro", "-s", "validate", check=False).returncode != 0
     assert metrics.read_bytes() == good
+
+
+def test_folder_outputs_come_back_whole_from_git_when_the_cache_lacks_them(tmp_path: Path, monkeypatch) -> None:
+    from imagesearch.last_good import restore_missing
+
+    repo = tmp_path / "repo"
+    (repo / "metrics" / "curve" / "train").mkdir(parents=True)
+    (repo / "dvc.yaml").write_text("stages:\n  train:\n    cmd: python train.py\n    outs:\n"
+                                   "      - metrics/curve:\n          cache: false\n    metrics:\n"
+                                   "      - metrics/cv.json:\n          cache: false\n")
+    (repo / "metrics" / "curve" / "train" / "rmse.tsv").write_text("step\trmse\n0\t0.2\n")
+    (repo / "metrics" / "cv.json").write_text('{"mrr": 0.5}\n')
+    run(repo, "git", "init", "-q")
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "good run")
+    monkeypatch.chdir(repo)
+    for path in ("metrics/curve/train/rmse.tsv", "metrics/cv.json"):
+        (repo / path).unlink()
+    (repo / "metrics" / "curve" / "train").rmdir()
+    (repo / "metrics" / "curve").rmdir()
+
+    assert sorted(restore_missing("train")) == ["metrics/curve", "metrics/cv.json"]
+    assert (repo / "metrics" / "curve" / "train" / "rmse.tsv").read_text() == "step\trmse\n0\t0.2\n"
+    assert (repo / "metrics" / "cv.json").read_text() == '{"mrr": 0.5}\n'
