@@ -3,23 +3,54 @@
 Reads ``data/clean/images.parquet`` under ``root``; writes ``data/features/images.npz`` (ids = image
 file names). Vectors of images whose bytes and encoder are unchanged come from the
 content-addressed cache in ``data/cache/embeddings`` (see :mod:`imagesearch.embedding.cache`).
+The rest are embedded in this process or, with ``IMAGESEARCH_SCHEDULER`` set, on a Dask cluster
+(:mod:`imagesearch.cluster`): the cache is consulted first, the missing images are cut into chunks
+of whole encoder batches, and each worker loads the model once. The vectors are the same bytes
+either way (the encoders' float64 compute and output grid make them independent of batching).
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from imagesearch import paths
+from imagesearch.cluster import cluster_client, map_in_order
 from imagesearch.embedding.cache import DEFAULT_ROOT, EmbeddingCache, encode_cached, file_key
-from imagesearch.embedding.encoders.image import build_image_encoder
+from imagesearch.embedding.encoders.image import ImageEncoder, build_image_encoder
 from imagesearch.embedding.vectors import VectorSet, save_vectors
 
 log = logging.getLogger(__name__)
 
 IMAGES, OUTPUT = paths.IMAGES, paths.IMAGE_VECTORS
 REQUIRED_COLUMNS = {"image", "path"}
+#: Encoder batches per cluster task: big enough that a task outlasts its scheduling overhead.
+BATCHES_PER_TASK = 8
+
+# The model of each encoder params section, loaded once per worker process (a module global of
+# an importable module: a global of the stage script would be rebuilt for every task).
+_WORKER_ENCODERS: dict[str, ImageEncoder] = {}
+
+
+def encode_on_worker(task: tuple[str, list[str]]) -> np.ndarray:
+    """One cluster task: (params as JSON, image paths) -> their vectors."""
+    params_json, items = task
+    encoder = _WORKER_ENCODERS.get(params_json)
+    if encoder is None:
+        encoder = _WORKER_ENCODERS[params_json] = build_image_encoder(json.loads(params_json))
+    return encoder.encode(items)
+
+
+def encode_on_cluster(client, params: dict, encoder: ImageEncoder, items: list[Path]) -> np.ndarray:
+    """``encoder.encode(items)`` as tasks of whole batches on the cluster, rows in input order."""
+    size = encoder.batch_size * BATCHES_PER_TASK
+    params_json = json.dumps(params, sort_keys=True)
+    tasks = [(params_json, [str(p) for p in items[start:start + size]]) for start in range(0, len(items), size)]
+    parts = map_in_order(client, encode_on_worker, tasks, desc=f"embed images ({encoder.name}, cluster)")
+    return np.concatenate(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
 
 
 def content_keys(table, paths: list[Path]) -> list[str]:
@@ -52,9 +83,14 @@ def embed_image_table(params: dict, root: Path = Path("."), cache_root: Path | N
 
     keys = content_keys(table, paths)
     cache = EmbeddingCache(cache_root or root / DEFAULT_ROOT, "image", encoder)
-    vectors, hits = encode_cached(
-        lambda items: encoder.encode(items, progress=progress), paths, keys, cache
-    )
+    with cluster_client() as client:
+        if client is None:
+            def encode(items):
+                return encoder.encode(items, progress=progress)
+        else:
+            def encode(items):
+                return encode_on_cluster(client, params, encoder, items)
+        vectors, hits = encode_cached(encode, paths, keys, cache)
     result = VectorSet(ids=tuple(str(i) for i in table["image"]), vectors=vectors,
                        encoder=encoder.describe())
     save_vectors(root / OUTPUT, result)
