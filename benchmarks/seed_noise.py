@@ -17,23 +17,14 @@ import argparse
 import json
 import logging
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
 from imagesearch.atomic import write_json
-from imagesearch.review import HEADLINE, NOISE
+from imagesearch.review import HEADLINE, NOISE, dvc
 
 log = logging.getLogger("seed_noise")
-
-
-def dvc(*args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "dvc", *args], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"dvc {' '.join(args)} failed: {result.stderr[-2000:]}")
-    return result.stdout
 
 
 def lookup(data: dict, dotted: str) -> float:

@@ -84,12 +84,11 @@ def embed_image_table(params: dict, root: Path = Path("."), cache_root: Path | N
     keys = content_keys(table, paths)
     cache = EmbeddingCache(cache_root or root / DEFAULT_ROOT, "image", encoder)
     with cluster_client() as client:
-        if client is None:
-            def encode(items):
+        def encode(items: list[Path]) -> np.ndarray:  # only the images the cache lacks
+            if client is None:
                 return encoder.encode(items, progress=progress)
-        else:
-            def encode(items):
-                return encode_on_cluster(client, params, encoder, items)
+            return encode_on_cluster(client, params, encoder, items)
+
         vectors, hits = encode_cached(encode, paths, keys, cache)
     result = VectorSet(ids=tuple(str(i) for i in table["image"]), vectors=vectors,
                        encoder=encoder.describe())

@@ -49,11 +49,7 @@ def stable_unit_rows(features: np.ndarray) -> np.ndarray:
     by ~1e-7 and cross boundaries hundreds of times per file; that is why the compute is float64.
     A value of the grid below 1 in magnitude fits exactly in float32's 24-bit mantissa.
     """
-    matrix = np.asarray(features, dtype=np.float64)
-    if matrix.ndim != 2:
-        raise ValueError(f"expected a 2-d array of vectors, got shape {matrix.shape}")
-    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))[:, None]
-    unit = matrix / np.where(norms > 0, norms, 1.0)
+    unit = l2_normalise(np.asarray(features, dtype=np.float64), np.float64)
     scale = float(2 ** QUANTUM_BITS)
     return (np.round(unit * scale) / scale).astype(np.float32)
 

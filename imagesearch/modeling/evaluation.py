@@ -173,10 +173,14 @@ def ablation_scores(model: RelevanceModel, raw_model: RelevanceModel, queries: p
 class Evaluation:
     """The test ranking of every ablation variant; ``variants["full"]`` is metrics/test.json."""
 
-    variants: dict[str, dict]  # variant -> test_report (metrics/ablation.json "variants")
-    ranks: np.ndarray          # the full model's gold ranks over the whole catalog
-    scores: np.ndarray         # the full model's scores, (n_queries, n_catalog)
-    variant_ranks: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # all variants
+    variants: dict[str, dict]            # variant -> test_report (metrics/ablation.json "variants")
+    scores: np.ndarray                   # the full model's scores, (n_queries, n_catalog)
+    variant_ranks: dict[str, np.ndarray]  # variant -> gold ranks over the whole catalog
+
+    @property
+    def ranks(self) -> np.ndarray:
+        """The full model's gold ranks over the whole catalog."""
+        return self.variant_ranks["full"]
 
 
 def allowed_masks(queries: pd.DataFrame, catalog: list[str], blocked_queries: set[str],
@@ -197,4 +201,4 @@ def evaluate_test(model: RelevanceModel, raw_model: RelevanceModel, queries: pd.
     variants, ranks = {}, {}
     for name, scores in grids.items():
         variants[name], ranks[name] = test_report(scores, queries, catalog, allowed_queries, allowed_images)
-    return Evaluation(variants, ranks["full"], grids["full"], ranks)
+    return Evaluation(variants, grids["full"], ranks)
