@@ -13,6 +13,7 @@ from PIL import Image  # noqa: E402
 
 from imagesearch.embedding.encoders.image import IMAGE_ENCODERS, build_image_encoder  # noqa: E402
 from imagesearch.embedding.encoders.text import TEXT_ENCODERS, build_text_encoder, load_text_encoder  # noqa: E402
+from tests.test_vision_language import build_tiny_clip, build_tiny_siglip  # noqa: E402
 from tests.encoder_fixtures import (  # noqa: E402
     CAPTIONS,
     PARAPHRASE,
@@ -49,8 +50,15 @@ def tf_models(tmp_path_factory) -> dict[str, Path]:
     return {"image": build_tf_image_model(folder / "image"), "text": build_tf_text_model(folder / "text")}
 
 
+@pytest.fixture(scope="session")
+def vl_models(tmp_path_factory) -> dict[str, Path]:
+    """Tiny random-weight CLIP and SigLIP folders (tests/test_vision_language.py)."""
+    folder = tmp_path_factory.mktemp("vision_language")
+    return {"clip": build_tiny_clip(folder / "clip"), "siglip": build_tiny_siglip(folder / "siglip")}
+
+
 @pytest.fixture
-def image_params(resnet_weights, tf_models):
+def image_params(resnet_weights, tf_models, vl_models):
     """Params for every registered image backend (a new backend must be added here)."""
     return {
         "concat": {"encoders": [{"encoder": "efficientnet-lite0"},
@@ -61,11 +69,14 @@ def image_params(resnet_weights, tf_models):
         "resnet18": {"weights_path": str(resnet_weights["resnet18"])},
         "resnet50": {"weights_path": str(resnet_weights["resnet50"])},
         "tfhub": {"handle": str(tf_models["image"])},
+        "clip": {"model": str(vl_models["clip"])},
+        "siglip": {"model": str(vl_models["siglip"])},
     }
 
 
-def text_options(name: str, tf_models: dict[str, Path]) -> dict:
-    return {"minilm": {}, "use": {}, "tfidf": {"dim": 4}, "tfhub": {"handle": str(tf_models["text"])}}[name]
+def text_options(name: str, tf_models: dict[str, Path], vl_models: dict[str, Path]) -> dict:
+    return {"minilm": {}, "use": {}, "tfidf": {"dim": 4}, "tfhub": {"handle": str(tf_models["text"])},
+            "clip": {"model": str(vl_models["clip"])}, "siglip": {"model": str(vl_models["siglip"])}}[name]
 
 
 def assert_unit_rows(vectors: np.ndarray, n: int, dim: int) -> None:
@@ -77,9 +88,9 @@ def assert_unit_rows(vectors: np.ndarray, n: int, dim: int) -> None:
 
 # -- registry ------------------------------------------------------------------------------------
 def test_registries_know_the_backends():
-    assert set(IMAGE_ENCODERS) == {"concat", "efficientnet-lite0", "efficientnet-lite1",
-                                   "efficientnet-lite2", "resnet18", "resnet50", "tfhub"}
-    assert set(TEXT_ENCODERS) == {"minilm", "tfidf", "use", "tfhub"}
+    assert set(IMAGE_ENCODERS) == {"clip", "concat", "efficientnet-lite0", "efficientnet-lite1",
+                                   "efficientnet-lite2", "resnet18", "resnet50", "siglip", "tfhub"}
+    assert set(TEXT_ENCODERS) == {"minilm", "tfidf", "use", "tfhub", "clip", "siglip"}
 
 
 @pytest.mark.parametrize("build", [build_image_encoder, build_text_encoder])
@@ -199,8 +210,9 @@ def test_resnet_without_weights_offline_fails_clearly(images, monkeypatch):
 
 # -- text backends -------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(TEXT_ENCODERS))
-def test_text_backend_and_save_load(name, tf_models, tmp_path):
-    encoder = build_text_encoder({"encoder": name, "batch_size": 4, "options": text_options(name, tf_models)})
+def test_text_backend_and_save_load(name, tf_models, vl_models, tmp_path):
+    encoder = build_text_encoder({"encoder": name, "batch_size": 4,
+                                  "options": text_options(name, tf_models, vl_models)})
     encoder.fit(CAPTIONS)
     queries = CAPTIONS + list(PARAPHRASE) + [UNRELATED]
     vectors = encoder.encode(queries)

@@ -344,4 +344,4 @@ def image_encoder_names() -> list[str]:
 
 
 # The other backends register themselves on import; they need the names above, hence at the end.
-from imagesearch.embedding.encoders import concat, resnet  # noqa: E402,F401
+from imagesearch.embedding.encoders import concat, resnet, vision_language  # noqa: E402,F401

@@ -307,3 +307,8 @@ def load_text_encoder(folder: str | Path) -> TextEncoder:
             "(package or model changed since); re-run the embed_texts stage"
         )
     return encoder
+
+
+
+# The vision–language text towers register themselves on import; they need the names above.
+from imagesearch.embedding.encoders import vision_language_text  # noqa: E402,F401
