@@ -6,6 +6,13 @@ order of :func:`candidate_sources`. Whatever the route, every file is checked ag
 sha256 list frozen in git (``data/dataset.sha256``) and only listed files are copied, so the
 result is byte-identical on every machine; a team that has the data in its DVC remote skips this
 with ``dvc pull``.
+
+A route that is there but holds other files than the frozen list fails the stage with one line
+naming them: it never falls back to another dataset. Only an absent or unreachable route lets
+``auto`` try the next. A new dataset's list is frozen with
+``python -m imagesearch.data.fetch freeze <folder>`` (:func:`freeze_checksums`).
+The location is a DVC param and nothing else: an environment variable is invisible to DVC, so
+``IMAGESEARCH_DATASET`` is refused with a message saying what to set instead.
 """
 from __future__ import annotations
 
@@ -34,6 +41,13 @@ class DatasetError(RuntimeError):
     """The dataset could not be obtained or does not match its frozen checksums."""
 
 
+class DatasetMismatch(DatasetError):
+    """A route holds the dataset, but its files differ from the frozen list: never fall back."""
+
+
+RETIRED_VARIABLE = "IMAGESEARCH_DATASET"
+
+
 @dataclass(frozen=True)
 class Checksum:
     relative_path: str
@@ -55,9 +69,13 @@ def read_checksums(path: str | Path) -> list[Checksum]:
 
 def candidate_sources(source: str, url: str) -> list[str]:
     """The routes to try, in order, for a ``data.source`` value."""
+    if os.environ.get(RETIRED_VARIABLE):
+        raise DatasetError(f"{RETIRED_VARIABLE} is set, but DVC cannot see environment variables (the stage "
+                           f"would not re-run when it changes): unset it and set the param instead, e.g. "
+                           f"dvc exp run -S data.source={os.environ[RETIRED_VARIABLE]}")
     if source != "auto":
         return [source]
-    candidates = [os.environ.get("IMAGESEARCH_DATASET", ""), str(SHARED_COPY), str(LOCAL_ZIP), url]
+    candidates = [str(SHARED_COPY), str(LOCAL_ZIP), url]
     return [c for c in candidates if c and (c.startswith(("http://", "https://")) or Path(c).exists())]
 
 
@@ -71,6 +89,8 @@ def fetch_dataset(target: str | Path, source: str, url: str, checksums: str | Pa
                 _copy_verified(candidate, tmp, expected)
             log.info("dataset from %s verified (%d files)", candidate, len(expected))
             return candidate
+        except DatasetMismatch as err:
+            raise DatasetMismatch(f"{candidate}: {err}") from None
         except (DatasetError, OSError, zipfile.BadZipFile) as err:
             log.warning("route %s failed: %s", candidate, err)
             errors.append(f"{candidate}: {err}")
@@ -92,34 +112,82 @@ def _copy_verified(source: str, destination: Path, expected: list[Checksum]) -> 
 
 
 def _copy_folder(source: Path, destination: Path, expected: list[Checksum]) -> None:
+    missing = [entry.relative_path for entry in expected if not (source / entry.relative_path).is_file()]
+    if len(missing) == len(expected):
+        raise DatasetError("holds none of the dataset's files")
+    differ = []
     for entry in tqdm(expected, desc="copy dataset", unit="file"):
         src = source / entry.relative_path
         if not src.is_file():
-            raise DatasetError(f"missing file {entry.relative_path}")
+            continue
         dst = destination / entry.relative_path
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
-        _verify(dst, entry)
+        if hash_file(dst) != entry.sha256:
+            differ.append(entry.relative_path)
+    _raise_on_mismatch(missing, differ)
+
+
+def _raise_on_mismatch(missing: list[str], differ: list[str]) -> None:
+    if missing or differ:
+        parts = [f"{len(names)} {what} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+                 for names, what in ((differ, "files differ from data/dataset.sha256"), (missing, "missing"))
+                 if names]
+        raise DatasetMismatch("; ".join(parts) + ". If this is a new dataset, freeze its list: "
+                              "python -m imagesearch.data.fetch freeze <folder>")
 
 
 def _extract_zip(archive: Path, destination: Path, expected: list[Checksum]) -> None:
     with zipfile.ZipFile(archive) as bundle:
         names = set(bundle.namelist())
+        missing = [e.relative_path for e in expected if f"{ZIP_TOP_FOLDER}/{e.relative_path}" not in names]
+        if len(missing) == len(expected):
+            raise DatasetError(f"{archive} holds none of the dataset's files under {ZIP_TOP_FOLDER}/")
+        differ = []
         for entry in tqdm(expected, desc="unpack dataset", unit="file"):
             member = f"{ZIP_TOP_FOLDER}/{entry.relative_path}"
             if member not in names:
-                raise DatasetError(f"{archive} has no member {member}")
+                continue
             dst = destination / entry.relative_path
             dst.parent.mkdir(parents=True, exist_ok=True)
             with bundle.open(member) as src, open(dst, "wb") as out:
                 shutil.copyfileobj(src, out)
-            _verify(dst, entry)
+            if hash_file(dst) != entry.sha256:
+                differ.append(entry.relative_path)
+    _raise_on_mismatch(missing, differ)
 
 
-def _verify(path: Path, entry: Checksum) -> None:
-    actual = hash_file(path)
-    if actual != entry.sha256:
-        raise DatasetError(f"{entry.relative_path}: sha256 {actual} != frozen {entry.sha256}")
+def freeze_checksums(folder: str | Path, out: str | Path, exclude: tuple[str, ...] = ()) -> int:
+    """Write ``out`` as a sha256sum listing (``<hex>  ./path``, sorted) of every file under
+    ``folder`` except those whose relative path matches an ``exclude`` glob: the frozen list a
+    new dataset is checked against. Returns the file count."""
+    folder = Path(folder)
+    files = sorted((p for p in folder.rglob("*") if p.is_file()
+                    and not any(PurePosixPath(p.relative_to(folder).as_posix()).match(g) for g in exclude)),
+                   key=lambda p: p.relative_to(folder).as_posix())  # as `sha256sum` lists sort
+    if not files:
+        raise DatasetError(f"{folder}: no files to freeze")
+    lines = [f"{hash_file(p)}  ./{p.relative_to(folder).as_posix()}" for p in tqdm(files, desc="sha256", unit="file")]
+    with atomic_path(out) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return len(files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m imagesearch.data.fetch freeze <folder> [--out data/dataset.sha256]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m imagesearch.data.fetch")
+    commands = parser.add_subparsers(dest="command", required=True)
+    freeze = commands.add_parser("freeze", help="write the frozen sha256 list of a dataset folder")
+    freeze.add_argument("folder", type=Path)
+    freeze.add_argument("--out", type=Path, default=Path("data/dataset.sha256"))
+    freeze.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                        help="leave out files matching this glob (repeatable), e.g. README.md")
+    args = parser.parse_args(argv)
+    count = freeze_checksums(args.folder, args.out, tuple(args.exclude))
+    print(f"wrote {args.out}: {count} files of {args.folder}; commit it, then set data.source to the folder")
+    return 0
 
 
 def _download(url: str, destination: Path) -> None:
@@ -130,3 +198,7 @@ def _download(url: str, destination: Path) -> None:
             for block in iter(lambda: response.read(1 << 20), b""):
                 out.write(block)
                 bar.update(len(block))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
