@@ -44,12 +44,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(index: Path, port: int, timeout: float = 300.0) -> subprocess.Popen:
+def start_server(index: Path, port: int, timeout: float = 300.0, extra: tuple[str, ...] = ()) -> subprocess.Popen:
     """Start `imagesearch serve` and return once /healthz answers (its load time is logged)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "imagesearch.serving.cli", "serve", "--index", str(index),
-                                "--port", str(port)], cwd=REPO, env=env,
+                                "--port", str(port), *extra], cwd=REPO, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while time.perf_counter() - started < timeout:
         if process.poll() is not None:
@@ -66,8 +66,11 @@ def start_server(index: Path, port: int, timeout: float = 300.0) -> subprocess.P
     raise RuntimeError(f"the server did not answer within {timeout:.0f} s")
 
 
-async def fire(base: str, n: int, concurrency: int, k: int, images: bool) -> tuple[list[float], Counter]:
-    """Send ``n`` searches, at most ``concurrency`` in flight; latencies (s) and error counts."""
+async def fire(base: str, n: int, concurrency: int, k: int, images: bool,
+               queries: list[str] | None = None) -> tuple[list[float], Counter]:
+    """Send ``n`` searches (cycling through ``queries``, default :data:`QUERIES`), at most
+    ``concurrency`` in flight; latencies (s) and error counts."""
+    queries = queries or QUERIES
     latencies: list[float] = []
     errors: Counter = Counter()
     gate = asyncio.Semaphore(concurrency)
@@ -78,7 +81,7 @@ async def fire(base: str, n: int, concurrency: int, k: int, images: bool) -> tup
             async with gate:
                 started = time.perf_counter()
                 try:
-                    response = await client.get("/api/search", params={"q": QUERIES[i % len(QUERIES)], "k": k})
+                    response = await client.get("/api/search", params={"q": queries[i % len(queries)], "k": k})
                     if response.status_code != 200:
                         errors[f"HTTP {response.status_code}"] += 1
                         return

@@ -51,9 +51,9 @@ class EncoderParams(Section):
 
 # The backends' names, checked here without importing the encoders, so that every stage does
 # not depend on the encoder code (tests/test_params.py keeps these equal to the registries).
-IMAGE_ENCODER_NAMES = ("concat", "efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2",
-                       "resnet18", "resnet50", "tfhub")
-TEXT_ENCODER_NAMES = ("minilm", "tfidf", "use", "tfhub")
+IMAGE_ENCODER_NAMES = ("clip", "concat", "efficientnet-lite0", "efficientnet-lite1",
+                       "efficientnet-lite2", "resnet18", "resnet50", "siglip", "tfhub")
+TEXT_ENCODER_NAMES = ("minilm", "tfidf", "use", "tfhub", "clip", "siglip")
 
 
 class ImageEncoderParams(EncoderParams):
@@ -113,6 +113,18 @@ class TrainParams(Section):
     xgb: XGBParams
 
 
+class AlignQueriesParams(Section):
+    folds: int = Field(ge=2)  # grouped CV folds (by image) that choose the map's ridge penalty
+
+
+class SearchParams(Section):
+    """The index section: which search the index holds (README, "Search at catalog scale")."""
+
+    two_stage_from: int = Field(default=200_000, ge=1)  # catalog images from which search is two-stage
+    candidates: int = Field(default=5000, ge=1)          # images the FAISS stage hands to the model
+    nprobe: int = Field(default=256, ge=1)               # inverted lists scanned per query (IVF only)
+
+
 class EvaluateParams(Section):
     gallery_queries: int = Field(ge=1)
     gallery_top_k: int = Field(ge=1)
@@ -126,8 +138,10 @@ class Params(Section):
     legal: LegalParams
     embed_images: ImageEncoderParams
     embed_texts: TextEncoderParams
+    align_queries: AlignQueriesParams
     train: TrainParams
     evaluate: EvaluateParams
+    index: SearchParams
 
 
 class ParamsError(ValueError):

@@ -27,6 +27,12 @@ FEATURES = Path("data/features")
 IMAGE_VECTORS = FEATURES / "images.npz"
 TEXT_VECTORS = FEATURES / "texts.npz"
 TEXT_ENCODER = FEATURES / "text_encoder"
+QUERY_ALIGNER = FEATURES / "query_aligner"  # multilingual USE -> the text encoder's space
+RUSSIAN_QUERY_VECTORS = FEATURES / "texts_ru.npz"  # the Russian test queries, mapped
+
+TRANSLATIONS = Path("data/translations")  # hand translations of research-only text: DVC-tracked, not in git
+RUSSIAN_QUERIES = TRANSLATIONS / "test_queries_ru.tsv"
+RUSSIAN_TRAIN_CAPTIONS = TRANSLATIONS / "train_captions_ru.tsv"
 
 MODEL = Path("data/model")
 RAW_MODEL = Path("data/model_raw")  # the ablation: XGBoost on raw vectors, no joint space
@@ -34,6 +40,8 @@ OOF = Path("data/train/oof.parquet")
 INDEX = Path("data/index")
 INDEX_VISUAL_CLASSIFIER = "visual_classifier.joblib"  # the legal stage's classifier, copied into the index
 INDEX_CROSSLINGUAL_RULE = "crosslingual_rule.json"  # the legal stage's second text line, copied in
+INDEX_QUERY_ALIGNER = "query_aligner"  # copied in: non-English queries
+INDEX_TWO_STAGE = "two_stage"  # FAISS candidates + compact image side, for large catalogs
 INDEX_PHOTO_VERDICTS = "photo_verdicts.parquet"  # sha256 + blocked of every photo the pipeline saw
 
 METRICS = Path("metrics")
@@ -43,6 +51,7 @@ LEGAL_METRICS = METRICS / "legal.json"
 LEGAL_BLOCKED = METRICS / "legal_blocked.csv"
 CV_METRICS = METRICS / "cv.json"
 TEST_METRICS = METRICS / "test.json"
+ALIGNMENT_METRICS = METRICS / "alignment.json"
 ABLATION = METRICS / "ablation.json"
 PLOTS = METRICS / "plots"
 TRAINING_CURVE = METRICS / "training"  # DVCLive: plots/metrics/{train,validation}/rmse.tsv, metrics.json

@@ -6,10 +6,12 @@ import pandas as pd
 from imagesearch import paths
 from imagesearch.atomic import write_csv, write_json
 from imagesearch.embedding.vectors import load_vectors
-from imagesearch.modeling.evaluation import evaluate_test
+from imagesearch.modeling.evaluation import evaluate_test, language_report
 from imagesearch.modeling.gallery import render_gallery, sample_gallery_rows
 from imagesearch.modeling.metrics import recall_curve
 from imagesearch.modeling.relevance import RelevanceModel
+from imagesearch.params import section
+from imagesearch.serving.served import served_report
 from imagesearch.stage import start
 
 
@@ -27,7 +29,12 @@ def main() -> None:
 
     test = evaluate_test(model, raw_model, queries, catalog, image_set, text_set, blocked_queries,
                          blocked_images, params.seed)
-    write_json(paths.TEST_METRICS, test.variants["full"])
+    russian = language_report(model, queries, catalog, image_set, load_vectors(paths.RUSSIAN_QUERY_VECTORS),
+                              blocked_queries, blocked_images, test.variants["full"])
+    served = served_report(model, queries, catalog, image_set, text_set, blocked_queries, blocked_images,
+                           section("index"))
+    write_json(paths.TEST_METRICS, {**test.variants["full"], "russian": russian,
+                                    **({"allowed_served": served} if served else {})})
     others = {name: ranks for name, ranks in test.variant_ranks.items() if name != "full"}
     write_csv(paths.PLOTS / "recall_at_k.csv", pd.DataFrame(recall_curve(test.ranks, 20, others)))
     write_json(paths.ABLATION, {"image_encoder": image_set.encoder, "text_encoder": text_set.encoder,

@@ -9,6 +9,7 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.atomic import atomic_path, write_csv, write_json, write_parquet
+from imagesearch.data.translations import read_translations
 from imagesearch.legal.apply import apply_legal_rules
 from imagesearch.legal.hand_labels import load_hand_labels
 from imagesearch.stage import start
@@ -18,10 +19,12 @@ from imagesearch.embedding.vectors import load_vectors
 def main() -> None:
     params = start("legal")
     hand_labels = load_hand_labels()  # a missing file is an error naming it, before any work
+    queries = pd.read_parquet(paths.TEST_QUERIES)
+    translations = read_translations(paths.RUSSIAN_QUERIES, queries["query_id"])
     result = apply_legal_rules(
-        pd.read_parquet(paths.LABELLED_PAIRS), pd.read_parquet(paths.CAPTIONS),
-        pd.read_parquet(paths.TEST_QUERIES), pd.read_parquet(paths.IMAGES),
-        load_vectors(paths.IMAGE_VECTORS), hand_labels, params)
+        pd.read_parquet(paths.LABELLED_PAIRS), pd.read_parquet(paths.CAPTIONS), queries,
+        pd.read_parquet(paths.IMAGES), load_vectors(paths.IMAGE_VECTORS), hand_labels, params,
+        translations=translations)
     with atomic_path(paths.VISUAL_CLASSIFIER) as tmp:
         result.classifier.save(tmp)
     with atomic_path(paths.CROSSLINGUAL_RULE) as tmp:

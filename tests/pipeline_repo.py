@@ -15,9 +15,10 @@ from pathlib import Path
 
 import yaml
 
-from tests.tinydata import write_checksums
+from tests.tinydata import write_checksums, write_translations
 
 REPO = Path(__file__).resolve().parents[1]
+TRANSLATIONS = ["test_queries_ru.tsv", "train_captions_ru.tsv"]
 COPIED = ["stages", "imagesearch", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore"]
 TINY_PARAMS = {
     ("legal", "folds"): 2,
@@ -75,10 +76,15 @@ def make_pipeline_repo(root: Path, dataset: Path, real: bool = False) -> Path:
         else:
             shutil.copy2(source, root / name)
     (root / "data").mkdir(exist_ok=True)
+    translations = root / "data" / "translations"  # DVC-tracked in the project, as here
     if real:
         shutil.copy2(REPO / "data" / "dataset.sha256", root / "data" / "dataset.sha256")
+        translations.mkdir(parents=True)
+        for name in TRANSLATIONS:
+            shutil.copy2(REPO / "data" / "translations" / name, translations / name)
     else:
         write_checksums(dataset, root / "data" / "dataset.sha256")
+        write_translations(dataset, translations)
     set_param(root, ("data", "source"), str(dataset))
     for keys, value in ({} if real else TINY_PARAMS).items():
         set_param(root, keys, value)
@@ -87,6 +93,7 @@ def make_pipeline_repo(root: Path, dataset: Path, real: bool = False) -> Path:
     run(root, sys.executable, "-m", "dvc", "config", "core.autostage", "true")
     shutil.copytree(REPO / ".dvc" / "plots", root / ".dvc" / "plots")  # the offline plots page
     run(root, sys.executable, "-m", "dvc", "config", "plots.html_template", "plots/page.html")
+    run(root, sys.executable, "-m", "dvc", "add", "-q", *(f"data/translations/{name}" for name in TRANSLATIONS))
     run(root, "git", "add", "-A")
     run(root, "git", "commit", "-qm", f"pipeline on {'the real' if real else 'the tiny'} dataset")
     return root

@@ -35,6 +35,7 @@ class TestIndex:
     dataset: Path
     allowed_images: tuple[str, ...]   # the catalog ids in the index
     blocked_images: tuple[str, ...]   # test images left out by the legal rules
+    work: Path                        # model/, text_encoder/, visual_classifier.joblib, images.npz
 
     def image_file(self, image: str) -> Path:
         return self.dataset / "test_images" / image
@@ -51,7 +52,7 @@ def build_test_index(dataset: Path, work: Path) -> TestIndex:
     from imagesearch.legal.hand_labels import load_hand_labels
     from imagesearch.params import LegalParams
     from imagesearch.modeling.relevance import ModelConfig, RelevanceModel
-    from imagesearch.embedding.vectors import VectorSet
+    from imagesearch.embedding.vectors import VectorSet, save_vectors
 
     clean = validate_dataset(dataset, min_side=16, max_pixels=50_000_000, progress=False)
     pairs, _ = aggregate(clean.expert, clean.crowd, clean.captions, "blend", 0.6, 1.0)
@@ -60,6 +61,7 @@ def build_test_index(dataset: Path, work: Path) -> TestIndex:
     image_encoder = build_image_encoder(IMAGE_PARAMS)
     image_set = VectorSet(tuple(images["image"]), image_encoder.encode(list(images["path"])),
                           image_encoder.describe())
+    save_vectors(work / "images.npz", image_set)
     text_encoder = build_text_encoder(TEXT_PARAMS)
     captions = clean.captions
     text_encoder.fit(list(captions.loc[captions["split"] == "train", "query_text"]))
@@ -92,7 +94,7 @@ def build_test_index(dataset: Path, work: Path) -> TestIndex:
     build_index(folder, model_dir, text_encoder_dir, catalog, image_set, blocked, classifier_path,
                 seen_photos=images[["image", "sha256"]])
     allowed = tuple(sorted(set(catalog["image"]) - blocked))
-    return TestIndex(folder, dataset, allowed, tuple(sorted(set(catalog["image"]) & blocked)))
+    return TestIndex(folder, dataset, allowed, tuple(sorted(set(catalog["image"]) & blocked)), work)
 
 
 @pytest.fixture(scope="session")

@@ -291,6 +291,8 @@ def _write_params(root: Path, legal: dict) -> None:
 CHILD_TEXTS = ["A little boy runs", "Two girls play", "a 7-year-old swings", "Kids in a pool",
                "a baby sleeps"]
 ADULT_TEXTS = ["A man runs", "Two women play", "a dog swims", "people in a park", "a cowboy rides"]
+RUSSIAN = {"A little boy runs": "Маленький мальчик бежит", "Two girls play": "Две девочки играют",
+           "A man runs": "Мужчина бежит", "Two women play": "Две женщины играют"}
 
 
 def build_dataset(root: Path, child: list[bool], expert: list[float], seed: int = 0,
@@ -327,6 +329,9 @@ def build_dataset(root: Path, child: list[bool], expert: list[float], seed: int 
     (root / "data" / "features").mkdir(parents=True)
     captions.to_parquet(root / "data/clean/captions.parquet", index=False)
     queries.to_parquet(root / "data/clean/test_queries.parquet", index=False)
+    (root / "data" / "translations").mkdir(parents=True)
+    queries.assign(query_ru=queries["query_text"].map(RUSSIAN))[["query_id", "query_ru"]].to_csv(
+        root / "data/translations/test_queries_ru.tsv", sep="\t", index=False)
     images.to_parquet(root / "data/clean/images.parquet", index=False)
     pairs.to_parquet(root / "data/labels/pairs.parquet", index=False)
     save_vectors(root / "data/features/images.npz",
@@ -374,6 +379,10 @@ def test_stage_on_a_tiny_synthetic_dataset(tmp_path: Path, monkeypatch: pytest.M
     assert set(metrics["visual_classifier"]["cv"]) >= {"cv_roc_auc", "threshold", "cv_recall", "cv_precision"}
     assert metrics["visual_classifier"]["test_catalog_without_captions"]["n"] == 6
     assert metrics["pairs"]["allowed"] + metrics["pairs"]["removed"] == metrics["pairs"]["total"]
+    # the Russian versions of the test queries get their English originals' verdicts
+    assert metrics["russian_test_queries"] == {
+        "total": 12, "blocked_in_english": 6, "blocked_in_russian": 6, "blocked_in_both": 6,
+        "recall_of_english_blocks": 1.0, "blocked_only_in_english": [], "blocked_only_in_russian": []}
     assert not list(tmp_path.rglob("*.tmp"))
 
 

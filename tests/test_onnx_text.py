@@ -85,10 +85,10 @@ def test_loading_and_encoding_import_no_torch(onnx_dir):
 def test_saved_minilm_carries_the_onnx_copy_that_search_loads(tmp_path, minilm):
     """embed_texts saves the encoder with its ONNX copy; the index copies that folder whole and
     search encodes queries with the copy (same vectors), not with sentence-transformers."""
-    from imagesearch.serving.searcher import _load_query_encoder
+    from imagesearch.serving.searcher import load_query_encoder
 
     minilm.save(tmp_path / "text_encoder")
     assert (tmp_path / "text_encoder" / "onnx" / "model.onnx").is_file()
-    encoder = _load_query_encoder(tmp_path)
+    encoder = load_query_encoder(tmp_path)
     assert isinstance(encoder, OnnxTextEncoder)
     assert float((encoder.encode(SENTENCES[:6]) * minilm.encode(SENTENCES[:6])).sum(1).min()) > 0.9999

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import itertools
 import random
+import re
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -102,6 +103,40 @@ def make_tiny_dataset(root: Path, n_train: int = 18, n_test: int = 6, seed: int 
         writer.writerow(["image"])
         writer.writerows([[name] for name, _, _ in test])
     return root
+
+
+RUSSIAN = {"red": "красный", "green": "зелёный", "blue": "синий", "yellow": "жёлтый", "purple": "фиолетовый", "orange": "оранжевый",
+           "circle": "круг", "square": "квадрат", "triangle": "треугольник"}
+
+
+TEMPLATES = [(r"^A (\w+) (\w+) \.$", "{0} {1}."),
+             (r"^Something (\w+) shaped like a (\w+) \.$", "Нечто похожее на {0} {1}."),
+             (r"^A baby next to a shape \.$", "Малыш рядом с фигурой."),
+             (r"^A (\w+) (\w+) on a plain background \.$", "{0} {1} на простом фоне."),
+             (r"^A little boy holds a (\w+) (\w+) \.$", "Маленький мальчик держит {0} {1}."),
+             (r"^Two girls draw a (\w+) (\w+) \.$", "Две девочки рисуют {0} {1}.")]
+
+
+def _russian(text: str) -> str:
+    for pattern, russian in TEMPLATES:
+        found = re.match(pattern, text)
+        if found:
+            return russian.format(*[RUSSIAN[word] for word in found.groups()]).capitalize()
+    raise ValueError(f"no Russian template for {text!r}")
+
+
+def write_translations(dataset: Path, folder: Path) -> None:
+    """Russian versions of the tiny test queries and train captions, in the formats of
+    data/translations/{test_queries_ru,train_captions_ru}.tsv."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(dataset / "test_queries.csv", newline="") as handle:
+        queries = [(r["query_id"], r["query_text"]) for r in csv.DictReader(handle, delimiter="|")]
+    with open(dataset / "train_dataset.csv", newline="") as handle:
+        captions = sorted({(r["query_id"], r["query_text"]) for r in csv.DictReader(handle)})
+    for name, rows in (("test_queries_ru.tsv", queries), ("train_captions_ru.tsv", captions)):
+        with open(folder / name, "w", newline="", encoding="utf-8") as handle:
+            handle.write("query_id\tquery_ru\n")
+            handle.writelines(f"{query_id}\t{_russian(text)}\n" for query_id, text in rows)
 
 
 def write_checksums(root: Path, path: Path) -> None:

@@ -10,6 +10,7 @@ objects (:class:`~imagesearch.legal.policy.LegalPolicy`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from imagesearch.legal.crosslingual import CrosslingualWordRule, fit_crosslingua
 from imagesearch.legal.hand_labels import binary_scores, scores_by_language
 from imagesearch.legal.policy import LegalPolicy
 from imagesearch.legal.propagation import CaptionPropagation
+from imagesearch.legal.rules import Verdict
 from imagesearch.legal.text_rule import TextRule, flag_texts, listed_english_words, load_text_rule
 from imagesearch.legal.visual import VisualClassifier, fit_visual_classifier
 from imagesearch.params import LegalParams
@@ -43,10 +45,13 @@ class Compliance:
 
 def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.DataFrame,
                       images: pd.DataFrame, vector_set: VectorSet, hand_labels: pd.DataFrame,
-                      params: LegalParams, rule: TextRule | None = None) -> Compliance:
+                      params: LegalParams, rule: TextRule | None = None,
+                      translations: pd.DataFrame | None = None) -> Compliance:
     """Apply the text rule, caption propagation and the visual classifier to the data.
 
-    ``hand_labels`` (query_id, child) measures the text rule (:func:`~imagesearch.legal.hand_labels.load_hand_labels`).
+    ``hand_labels`` (query_id, child) measures the text rule (:func:`~imagesearch.legal.hand_labels.load_hand_labels`);
+    ``translations`` (query_id, query_ru: the hand-translated test queries) measure whether the
+    rule gives a Russian query the verdict of its English original.
     """
     rule = rule if rule is not None else load_text_rule()
     images = images[["image", "split"]].drop_duplicates("image")
@@ -103,6 +108,9 @@ def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.D
         "term_list_by_language": scores_by_language(rule.check),
         "crosslingual_rule": crosslingual.metrics,
     }
+    if translations is not None:
+        metrics["russian_test_queries"] = translation_agreement(
+            translations, set(flagged.index), LegalPolicy(rule, crosslingual=crosslingual).check_text)
     return Compliance(allowed_pairs, blocked_images, blocked_queries,
                       audit_listing(blocked_queries, blocked_images), visual.classifier, crosslingual,
                       metrics)
@@ -121,6 +129,21 @@ def judged_texts(captions: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFrame:
         captions[["query_id", "query_text", "split"]],
         queries[["query_id", "query_text"]].assign(split="test"),
     ]).drop_duplicates("query_id").set_index("query_id")
+
+
+def translation_agreement(translations: pd.DataFrame, blocked_in_english: set[str],
+                          check: Callable[[str], Verdict]) -> dict[str, Any]:
+    """How the rule judges translated queries against their English originals' verdicts."""
+    blocked = {qid for qid, text in zip(translations["query_id"], translations["query_ru"]) if check(text).blocked}
+    english = blocked_in_english & set(translations["query_id"])
+    missed, extra = sorted(english - blocked), sorted(blocked - english)
+    if missed or extra:
+        log.warning("Russian test queries: %d blocked only in English %s, %d only in Russian %s",
+                    len(missed), missed[:10], len(extra), extra[:10])
+    return {"total": int(len(translations)), "blocked_in_english": len(english),
+            "blocked_in_russian": len(blocked), "blocked_in_both": len(english & blocked),
+            "recall_of_english_blocks": round(len(english & blocked) / len(english), 4) if english else None,
+            "blocked_only_in_english": missed, "blocked_only_in_russian": extra}
 
 
 # ------------------------------------------------------------------------- (2) propagation

@@ -202,3 +202,20 @@ def evaluate_test(model: RelevanceModel, raw_model: RelevanceModel, queries: pd.
     for name, scores in grids.items():
         variants[name], ranks[name] = test_report(scores, queries, catalog, allowed_queries, allowed_images)
     return Evaluation(variants, grids["full"], ranks)
+
+
+def language_report(model: RelevanceModel, queries: pd.DataFrame, catalog: list[str], image_set: VectorSet,
+                    translated: VectorSet, blocked_queries: set[str], blocked_images: set[str],
+                    english: dict) -> dict:
+    """The test report of the same queries in another language (``translated``: their vectors,
+    ids = query_id), with ``gap_to_english``: its R@k and MRR minus the English ones (all and
+    allowed). The allowed queries are those of English: the same photos, the same legal verdicts."""
+    allowed_queries, allowed_images = allowed_masks(queries, catalog, blocked_queries, blocked_images)
+    report, _ = test_report(test_scores(model, queries, catalog, image_set, translated), queries, catalog,
+                            allowed_queries, allowed_images)
+    keys = [key for key, value in report.items() if isinstance(value, float)]
+    report["gap_to_english"] = {key: round(report[key] - english[key], 4) for key in keys}
+    report["gap_to_english"]["allowed"] = {key: round(report["allowed"][key] - english["allowed"][key], 4)
+                                           for key in keys if key in english["allowed"]}
+    return report
+

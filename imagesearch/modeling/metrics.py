@@ -16,6 +16,14 @@ def ranks_of_gold(scores: np.ndarray, gold: np.ndarray) -> np.ndarray:
         (scores == gold_scores[:, None]).sum(axis=1) - 1)
 
 
+def ranks_in_top_k(rows: np.ndarray, gold: np.ndarray) -> np.ndarray:
+    """1-based rank of each query's gold row within its returned ``rows`` (n_queries, depth);
+    a gold row not returned counts as depth + 1 (so recall@k for k <= depth is exact, and MRR
+    is a lower bound by at most 1 / (depth + 1))."""
+    hit = rows == np.asarray(gold)[:, None]
+    return np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, rows.shape[1] + 1)
+
+
 def ranking_report(ranks: np.ndarray, ks: tuple[int, ...] = (1, 5, 10)) -> dict:
     """Recall@k, MRR and median rank from 1-based gold ranks."""
     ranks = np.asarray(ranks, dtype=float)

@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--index", type=Path, default=paths.INDEX)
+    serve.add_argument("--batch", type=int, default=0, metavar="N",
+                       help="micro-batch up to N concurrent queries per encoder/scoring call (0: off)")
+    serve.add_argument("--batch-wait-ms", type=float, default=2.0,
+                       help="how long a micro-batch waits for more queries (with --batch)")
 
     return parser
 
@@ -65,7 +69,7 @@ def _search(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(result.to_dict({h.image: searcher.image_path(h.image) for h in result.hits}), indent=2))
+        print(json.dumps(result.to_dict({h.image: searcher.image_path(h.image) for h in result.hits}), indent=2, ensure_ascii=False))
     elif result.disclaimer:
         print(result.disclaimer)
     else:
@@ -104,7 +108,8 @@ def _serve(args: argparse.Namespace) -> int:
     from imagesearch.serving.web.app import create_app
 
     threadpool_limits(1)  # one BLAS/OpenMP thread per query: concurrent queries use the cores
-    uvicorn.run(create_app(args.index), host=args.host, port=args.port)
+    uvicorn.run(create_app(args.index, batch=args.batch, batch_wait_ms=args.batch_wait_ms),
+                host=args.host, port=args.port)
     return 0
 
 

@@ -9,26 +9,49 @@ import json
 import shutil
 from pathlib import Path
 
+from typing import Any
+
 import joblib
+import numpy as np
 import pandas as pd
 
 from imagesearch import paths
 from imagesearch.atomic import atomic_path
 from imagesearch.embedding.vectors import VectorSet
 from imagesearch.modeling.relevance import RelevanceModel
+from imagesearch.params import SearchParams
 
 VISUAL_CLASSIFIER_FILE = paths.INDEX_VISUAL_CLASSIFIER
 PHOTO_VERDICTS_FILE = paths.INDEX_PHOTO_VERDICTS
+TWO_STAGE_DIR = paths.INDEX_TWO_STAGE
+CHUNK = 25_000  # images per chunk of the two-stage build: the full float32 image side never exists at once
+SAMPLE = 100_000  # images that train the IVF lists
+
+
+def build_two_stage(model: RelevanceModel, vectors: np.ndarray, search: SearchParams) -> Any:
+    """The two-stage search over the catalog's image vectors (rows in catalog order)."""
+    from imagesearch.serving.two_stage import TwoStageSearch, candidate_spec
+
+    rng = np.random.default_rng(0)
+    sample = vectors[np.sort(rng.choice(len(vectors), min(SAMPLE, len(vectors)), replace=False))]
+    chunks = (vectors[start:start + CHUNK] for start in range(0, len(vectors), CHUNK))
+    return TwoStageSearch.build(model, chunks, sample, candidate_spec(len(vectors)), search.nprobe,
+                                search.candidates)
 
 
 def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, images: pd.DataFrame,
                 image_set: VectorSet, blocked: set[str], visual_classifier: Path | None = None,
-                seen_photos: pd.DataFrame | None = None, crosslingual_rule: Path | None = None) -> dict:
+                seen_photos: pd.DataFrame | None = None, crosslingual_rule: Path | None = None,
+                query_aligner: Path | None = None, search: SearchParams | None = None) -> dict:
     """Write the index for the catalog ``images`` (image, path) minus ``blocked``; return its manifest.
 
     ``visual_classifier`` (the legal stage's joblib file) is copied in so that ``imagesearch score``
     can flag an uploaded image that no caption describes, and ``crosslingual_rule`` (its JSON
-    word rule) so that queries in languages the term list lacks are checked too.
+    word rule) so that queries in languages the term list lacks are checked too; ``query_aligner``
+    (the align_queries stage's map) so that non-English queries are ranked in the model's space.
+    ``search`` (the params' ``index`` section) decides from which catalog size the index holds the
+    two-stage search (``two_stage/``: FAISS candidates + compact image side) instead of the full
+    per-image precomputation (``image_side.joblib``) that is scored exhaustively.
     ``manifest["image_encoder"]`` is the encoder description stored with the image vectors (``VectorSet.encoder``), from which the
     scorer rebuilds the same image encoder. ``seen_photos`` (image, sha256) are every photo the
     pipeline judged, train and catalog: their verdicts are stored by content hash so that
@@ -36,13 +59,17 @@ def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, ima
     """
     model = RelevanceModel.load(model_dir)
     catalog = images.loc[~images["image"].isin(blocked), ["image", "path"]].sort_values("image")
+    search = search or SearchParams()
+    two_stage = len(catalog) >= search.two_stage_from
     manifest = {
+        "search": "two_stage" if two_stage else "exhaustive",
         "catalog_images": int(len(images)),
         "indexed_images": int(len(catalog)),
         "blocked_images_left_out": int(images["image"].isin(blocked).sum()),
         "image_encoder": image_set.encoder,
         "visual_classifier": VISUAL_CLASSIFIER_FILE if visual_classifier is not None else None,
         "crosslingual_rule": paths.INDEX_CROSSLINGUAL_RULE if crosslingual_rule is not None else None,
+        "query_aligner": paths.INDEX_QUERY_ALIGNER if query_aligner is not None else None,
         "photo_verdicts": int(seen_photos["sha256"].nunique()) if seen_photos is not None else 0,
     }
     with atomic_path(folder) as tmp:
@@ -53,12 +80,18 @@ def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, ima
             shutil.copy2(visual_classifier, tmp / VISUAL_CLASSIFIER_FILE)
         if crosslingual_rule is not None:
             shutil.copy2(crosslingual_rule, tmp / paths.INDEX_CROSSLINGUAL_RULE)
+        if query_aligner is not None:
+            shutil.copytree(query_aligner, tmp / paths.INDEX_QUERY_ALIGNER)
         catalog.to_parquet(tmp / "catalog.parquet", index=False)
         if seen_photos is not None:
             verdicts = pd.DataFrame({"sha256": seen_photos["sha256"].astype(str),
                                      "blocked": seen_photos["image"].isin(blocked).to_numpy()})
             verdicts = verdicts.groupby("sha256", sort=True)["blocked"].max().reset_index()
             verdicts.to_parquet(tmp / PHOTO_VERDICTS_FILE, index=False)
-        joblib.dump(model.image_side(image_set.take(list(catalog["image"]))), tmp / "image_side.joblib")
+        vectors = image_set.take(list(catalog["image"]))
+        if two_stage:
+            build_two_stage(model, vectors, search).save(tmp / TWO_STAGE_DIR)
+        else:
+            joblib.dump(model.image_side(vectors), tmp / "image_side.joblib")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return manifest

@@ -74,7 +74,7 @@ class ImageScorer:
     def load(cls, folder: str | Path) -> "ImageScorer":
         """Load everything from an index folder written by :func:`imagesearch.serving.index.build_index`."""
         from imagesearch.embedding.encoders.image import build_image_encoder
-        from imagesearch.embedding.encoders.text import load_text_encoder
+        from imagesearch.serving.searcher import load_query_encoder
 
         folder = Path(folder)
         manifest_path = folder / "manifest.json"
@@ -86,7 +86,7 @@ class ImageScorer:
             raise IndexLoadError(f"{folder}: no {VISUAL_CLASSIFIER_FILE}; rebuild the index (dvc repro index)")
         return cls(
             model=RelevanceModel.load(folder / "model"),
-            text_encoder=load_text_encoder(folder / "text_encoder"),
+            text_encoder=load_query_encoder(folder),
             image_encoder=_image_encoder(manifest.get("image_encoder") or {}, build_image_encoder),
             policy=LegalPolicy.load(folder),
         )

@@ -17,6 +17,7 @@ import pandas as pd
 
 from imagesearch.legal.policy import LegalPolicy
 from imagesearch.modeling.relevance import RelevanceModel
+from imagesearch import paths
 from imagesearch.serving.limits import DEFAULT_K, MAX_K, MAX_QUERY_CHARS  # noqa: F401 (re-exported)
 
 
@@ -60,25 +61,33 @@ def project_root(index: Path) -> Path:
     return Path.cwd().resolve()
 
 
-def _load_query_encoder(folder: Path, threads: int | None = None) -> Any:
-    """The saved text encoder's ONNX copy if it has one (no torch import), else the encoder itself."""
+def load_query_encoder(folder: Path, threads: int | None = None) -> Any:
+    """The saved text encoder's ONNX copy if it has one (no torch import), else the encoder itself;
+    routed to the multilingual map for non-English queries where the index holds one."""
+    from imagesearch.embedding.query_alignment import with_multilingual_route
+
     onnx_copy = folder / "text_encoder" / "onnx"  # encoders.text.ONNX_DIR, named here to skip that import
     if onnx_copy.is_dir():
         from imagesearch.embedding.onnx_query import OnnxTextEncoder
 
-        return OnnxTextEncoder.load(onnx_copy, threads=threads)
+        return with_multilingual_route(OnnxTextEncoder.load(onnx_copy, threads=threads), folder, threads)
     from imagesearch.embedding.encoders.text import load_text_encoder
 
-    return load_text_encoder(folder / "text_encoder")
+    return with_multilingual_route(load_text_encoder(folder / "text_encoder"), folder, threads)
 
 
 class Searcher:
     def __init__(self, model: RelevanceModel, text_encoder: Any, catalog: pd.DataFrame,
-                 image_side: Any, policy: LegalPolicy, manifest: dict) -> None:
+                 image_side: Any, policy: LegalPolicy, manifest: dict, two_stage: Any = None) -> None:
+        """Exactly one of ``image_side`` (every image scored) and ``two_stage`` (a
+        :class:`~imagesearch.serving.two_stage.TwoStageSearch` over the catalog's rows) is set."""
+        if (image_side is None) == (two_stage is None):
+            raise ValueError("a searcher needs either an image side or a two-stage search")
         self.model = model
         self.text_encoder = text_encoder
         self.catalog = catalog.reset_index(drop=True)
         self.image_side = image_side
+        self.two_stage = two_stage
         self.policy = policy
         self.manifest = manifest
         self._paths = dict(zip(self.catalog["image"], self.catalog["path"]))
@@ -94,19 +103,31 @@ class Searcher:
         catalog = pd.read_parquet(folder / "catalog.parquet")
         root = project_root(folder)  # catalog paths are relative to the project that built the index
         catalog["path"] = [str(path if Path(path).is_absolute() else root / path) for path in catalog["path"]]
+        model = RelevanceModel.load(folder / "model")
+        two_stage = None
+        if (folder / paths.INDEX_TWO_STAGE).is_dir():
+            from imagesearch.serving.two_stage import TwoStageSearch
+
+            two_stage = TwoStageSearch.load(folder / paths.INDEX_TWO_STAGE, model)
         return cls(
-            model=RelevanceModel.load(folder / "model"),
-            text_encoder=_load_query_encoder(folder, threads),
+            model=model,
+            text_encoder=load_query_encoder(folder, threads),
             catalog=catalog,
-            image_side=joblib.load(folder / "image_side.joblib"),
+            image_side=None if two_stage is not None else joblib.load(folder / "image_side.joblib"),
             policy=LegalPolicy.load(folder),
             manifest=json.loads((folder / "manifest.json").read_text()),
+            two_stage=two_stage,
         )
 
     def __len__(self) -> int:
         return len(self.catalog)
 
     def search(self, query: str, k: int = DEFAULT_K) -> SearchResult:
+        return self.search_many([(query, k)])[0]
+
+    def check(self, query: str, k: int) -> SearchResult | str:
+        """The bounds and the legal rule, before anything is encoded: the query with its
+        whitespace collapsed, or the disclaimer result; QueryError when out of bounds."""
         query = " ".join(query.split())
         if not query:
             raise QueryError("the query is empty", "empty")
@@ -117,14 +138,32 @@ class Searcher:
         verdict = self.policy.check_text(query)
         if verdict.blocked:
             return SearchResult(query, disclaimer=self.policy.disclaimer, blocked_words=verdict.words)
-        scores = self.score_all(query)
-        top = np.argsort(-scores, kind="stable")[:k]
-        return SearchResult(query, tuple(Hit(self.catalog["image"][i], float(scores[i])) for i in top))
+        return query
 
-    def score_all(self, query: str) -> np.ndarray:
-        """The model's score of ``query`` against every allowed catalog image."""
-        vector = self.text_encoder.encode([query])
-        return self.model.score_grid(self.image_side, vector)[0]
+    def search_many(self, requests: list[tuple[str, int]]) -> list[SearchResult]:
+        """Each (query, k) answered as :meth:`search` answers it, the allowed queries encoded and
+        scored together (what the server's micro-batches call). QueryError for the first bad one."""
+        checked = [self.check(query, k) for query, k in requests]
+        todo = [i for i, item in enumerate(checked) if isinstance(item, str)]
+        results: list[Any] = list(checked)
+        if todo:
+            rows, scores = self.top_k(self.text_encoder.encode([checked[i] for i in todo]),
+                                      max(requests[i][1] for i in todo))
+            images = self.catalog["image"]
+            for i, row, score in zip(todo, rows, scores):
+                k = requests[i][1]
+                results[i] = SearchResult(checked[i], tuple(Hit(images[r], float(s))
+                                                            for r, s in zip(row[:k], score[:k]) if r >= 0))
+        return results
+
+    def top_k(self, text_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores), each (n_texts, k), best first (ties: lower catalog row first): every
+        image scored, or the two-stage search where the index holds one; -1 pads short lists."""
+        if self.two_stage is not None:
+            return self.two_stage.search(text_vectors, k)
+        scores = self.model.score_grid(self.image_side, text_vectors)
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return order, np.take_along_axis(scores, order, axis=1)
 
     def image_path(self, image: str) -> Path | None:
         """The file of an allowed catalog image, or None: ids outside the catalog resolve to nothing."""

@@ -9,7 +9,7 @@ Stage 2 (:class:`TwoStageSearch`): ``model.score_grid`` on the candidates only (
 text side projected like the stored image side, :class:`ProjectedSpace`).
 
 Memory: the model's per-image precomputation (``ImageSide``) is ~1,700 float32 per image
-(6.7 GB for a million images). :class:`CompactImageSide` keeps what the re-ranker needs in float16,
+(6.7 GB for a million images). :class:`CompactImageSide` (``compact_side.py``) keeps what the re-ranker needs in float16,
 projects the wide image-space field (``standard``, 1280-d) onto the few hundred directions that
 the text side can reach, and gets ``mapped`` back from the candidate index (stored there once,
 float16) instead of a second copy. ``take(rows)`` rebuilds a regular ``ImageSide`` for the
@@ -18,15 +18,26 @@ candidates, so the re-ranker is the model's own ``score_grid``, unchanged.
 from __future__ import annotations
 
 import copy
-import dataclasses
+import json
+from pathlib import Path
 from typing import Any, Iterable
 
 import faiss
 import numpy as np
 
 from imagesearch.embedding.vectors import l2_normalise
+from imagesearch.serving.compact_side import CompactImageSide, ProjectedSpace, query_directions  # noqa: F401
 
 DEFAULT_SPEC = "IVF2048,SQfp16"
+CANDIDATES_FILE, STORE_FILE, CONFIG_FILE = "candidates.faiss", "store.npz", "config.json"
+
+
+def candidate_spec(n_images: int) -> str:
+    """The FAISS index for a catalog of ``n_images``: an exact float16 scan below 100k images
+    (no training, so no k-means draw), inverted lists above (2048 lists at 1M: measured best)."""
+    if n_images < 100_000:
+        return "SQfp16"
+    return f"IVF{min(2048, n_images // 400)},SQfp16"
 
 
 class CandidateIndex:
@@ -115,123 +126,6 @@ def _check_matrix(matrix: np.ndarray, name: str) -> np.ndarray:
     return matrix
 
 
-def query_directions(space: Any) -> dict[str, np.ndarray]:
-    """Per wide ``ImageSide`` field, text-side vectors it is multiplied with (a JointSpace's
-    reference captions): ``standard`` meets the captions' t2i map and their kNN image vectors."""
-    if not hasattr(space, "ref_texts_"):
-        return {}
-    side = space.text_side(space.ref_texts_)
-    return {"standard": np.vstack([side.mapped, side.knn])}
-
-
-@dataclasses.dataclass
-class CompactImageSide:
-    """An ``ImageSide`` of many images stored small: float16 wide matrices, wide fields projected.
-
-    ``bases[field]`` (width, d) has orthonormal columns: the stored value is ``x @ basis`` and
-    ``take`` returns ``stored @ basis.T``, exact for inner products with vectors in the span.
-    ``external`` fields (``mapped``) are not stored here; ``take`` gets them from the caller.
-    """
-
-    side_type: type
-    names: list[str]
-    bases: dict[str, np.ndarray]
-    external: tuple[str, ...] = ("mapped",)
-    narrow: int = 64
-    dtype: Any = np.float16
-    arrays: dict[str, list[np.ndarray]] = dataclasses.field(default_factory=dict)
-    _joined: dict[str, np.ndarray] | None = None
-
-    @classmethod
-    def fit(cls, sample_side: Any, directions: dict[str, np.ndarray] | None = None,
-            max_width: int = 608, external: tuple[str, ...] = ("mapped",),
-            dtype: Any = np.float16) -> "CompactImageSide":
-        """Bases for fields wider than ``max_width``: the top right singular vectors of the
-        field's query ``directions`` if given, else of the sample's values (uncentred)."""
-        directions = directions or {}
-        names = [f.name for f in dataclasses.fields(sample_side)]
-        bases = {}
-        for name in names:
-            values = getattr(sample_side, name)
-            if name in external or values.ndim != 2 or values.shape[1] <= max_width:
-                continue
-            source = directions.get(name, values)
-            _, _, vt = np.linalg.svd(np.asarray(source, dtype=np.float64), full_matrices=False)
-            bases[name] = np.ascontiguousarray(vt[:max_width].T, dtype=np.float32)
-        return cls(type(sample_side), names, bases, tuple(external), dtype=dtype)
-
-    def add(self, side: Any) -> None:
-        self._joined = None
-        for name in self.names:
-            if name in self.external:
-                continue
-            values = getattr(side, name)
-            if name in self.bases:
-                values = values @ self.bases[name]
-            # float16 for the wide matrices; narrow ones (the 16 PCA coordinates behind the
-            # prod_* features) and scalars stay float32: float16 coordinates changed the
-            # top-10 of 2% of queries (measured on 31k images)
-            wide = values.ndim == 2 and values.shape[1] > self.narrow
-            self.arrays.setdefault(name, []).append(values.astype(self.dtype if wide else np.float32))
-
-    def _data(self) -> dict[str, np.ndarray]:
-        if self._joined is None:
-            self._joined = {name: (parts[0] if len(parts) == 1 else np.concatenate(parts))
-                            for name, parts in self.arrays.items()}
-            self.arrays = {name: [value] for name, value in self._joined.items()}
-        return self._joined
-
-    def __len__(self) -> int:
-        data = self._data()
-        return len(next(iter(data.values()))) if data else 0
-
-    @property
-    def nbytes(self) -> int:
-        return sum(v.nbytes for v in self._data().values()) + sum(b.nbytes for b in self.bases.values())
-
-    def take(self, rows: np.ndarray, projected: bool = False, **external: np.ndarray) -> Any:
-        """A float32 ``side_type`` of ``rows``; ``external`` gives the fields not stored here.
-
-        ``projected``: leave projected fields as their stored coordinates (d columns) instead of
-        mapping them back (``x @ basis.T``, 1.5 MFLOP per image at 608 x 1280): for a model
-        whose text side is projected the same way (:class:`ProjectedSpace`)."""
-        data = self._data()
-        values = {}
-        for name in self.names:
-            if name in self.external:
-                values[name] = np.asarray(external[name], dtype=np.float32)
-                continue
-            part = data[name][rows].astype(np.float32)
-            values[name] = part @ self.bases[name].T if name in self.bases and not projected else part
-        return self.side_type(**values)
-
-
-class ProjectedSpace:
-    """A model's space whose text sides are projected onto a :class:`CompactImageSide`'s bases.
-
-    A projected image field meets text-side vectors of its width (for a JointSpace: ``standard``,
-    1280-d, meets the text's ``mapped`` and ``knn``); ``<t @ B, x @ B>`` equals
-    ``<t, x @ B @ B.T>``, so scores equal those of the mapped-back side, without mapping back.
-    Everything else is the wrapped space's.
-    """
-
-    def __init__(self, space: Any, bases: dict[str, np.ndarray]) -> None:
-        self._space = space
-        self._by_width = {basis.shape[0]: basis for basis in bases.values()}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._space, name)
-
-    def text_side(self, texts: np.ndarray) -> Any:
-        side = self._space.text_side(texts)
-        changes = {}
-        for f in dataclasses.fields(side):
-            value = getattr(side, f.name)
-            if value.ndim == 2 and value.shape[1] in self._by_width:
-                changes[f.name] = value @ self._by_width[value.shape[1]]
-        return dataclasses.replace(side, **changes)
-
-
 class TwoStageSearch:
     """Top-k images for text vectors: candidates by ``i2t`` cosine, re-ranked by the model.
 
@@ -280,6 +174,25 @@ class TwoStageSearch:
     @property
     def nbytes(self) -> int:
         return self.candidates.nbytes + self.store.nbytes
+
+    def save(self, folder: str | Path) -> None:
+        """``folder`` (created): the FAISS index, the compact image side, the search settings."""
+        folder = Path(folder)
+        folder.mkdir()
+        faiss.write_index(self.candidates.index, str(folder / CANDIDATES_FILE))
+        self.store.save(folder / STORE_FILE)
+        (folder / CONFIG_FILE).write_text(json.dumps(
+            {"images": len(self), "n_candidates": self.n_candidates, "nprobe": self.candidates.nprobe},
+            indent=2, sort_keys=True))
+
+    @classmethod
+    def load(cls, folder: str | Path, model: Any, threads: int | None = 1) -> "TwoStageSearch":
+        folder = Path(folder)
+        config = json.loads((folder / CONFIG_FILE).read_text())
+        candidates = CandidateIndex(faiss.read_index(str(folder / CANDIDATES_FILE)), config["nprobe"])
+        search = cls(model, candidates, CompactImageSide.load(folder / STORE_FILE), config["n_candidates"], threads)
+        search.candidates.reconstruct(np.zeros(1, dtype=np.int64))  # IVF direct map, once, not on a query
+        return search
 
     def search(self, text_vectors: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """(rows, scores), each (n_texts, k): catalog rows best first (ties: lower row first),

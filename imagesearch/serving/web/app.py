@@ -69,17 +69,25 @@ class Health(BaseModel):
 
 
 class SearchService:
-    """The loaded Searcher; queries run concurrently (everything it calls is thread-safe)."""
+    """The loaded Searcher; queries run concurrently (everything it calls is thread-safe), or,
+    with ``batch`` > 0, through a :class:`~imagesearch.serving.batching.MicroBatcher`."""
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: Searcher, batch: int = 0, batch_wait_ms: float = 2.0) -> None:
         self.searcher = searcher
+        self.batcher = None
+        if batch > 0:
+            from imagesearch.serving.batching import MicroBatcher
+
+            self.batcher = MicroBatcher(searcher, batch, batch_wait_ms)
 
     def search(self, query: str, k: int) -> SearchResult:
-        return self.searcher.search(query, k)
+        return (self.batcher or self.searcher).search(query, k)
 
 
-def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = None) -> FastAPI:
-    """The app for the index in ``index_dir``, or around an already loaded ``searcher`` (tests)."""
+def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = None,
+               batch: int = 0, batch_wait_ms: float = 2.0) -> FastAPI:
+    """The app for the index in ``index_dir``, or around an already loaded ``searcher`` (tests);
+    ``batch`` > 0 micro-batches concurrent queries (``imagesearch serve --batch``)."""
     if searcher is None and index_dir is None:
         raise ValueError("create_app needs an index folder or a Searcher")
 
@@ -94,9 +102,11 @@ def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = 
         if missing:  # relative catalog paths resolve against the project above the index (or the cwd)
             log.warning("%d catalog image files are missing (cwd %s), e.g. %s",
                         len(missing), Path.cwd(), missing[0])
-        app.state.service = SearchService(loaded)
+        app.state.service = SearchService(loaded, batch, batch_wait_ms)
         log.info("serving %d catalog images", len(loaded))
         yield
+        if app.state.service.batcher is not None:
+            app.state.service.batcher.close()
 
     # /docs (Swagger UI) and /redoc from files in the fastapi-offline wheel: no CDN, so they work
     # with the network off.

@@ -3,8 +3,9 @@
 The language is, in order: an explicit ``?lang=`` (the switch on the page; it is remembered in a
 cookie), that cookie, the browser's ``Accept-Language`` (RFC 9110 q-values), English.
 
-Searching itself understands English only (the text encoder is English MiniLM), so the Russian page
-says so; the legal rule reads Russian too, so a blocked Russian query gets the Russian disclaimer.
+Queries may be written in either language (a Russian query is ranked through the multilingual
+query map, :mod:`imagesearch.embedding.query_alignment`); the legal rule reads Russian too, so a
+blocked Russian query gets the Russian disclaimer.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "placeholder": "two dogs play in the snow",
         "count_label": "images",
         "button": "Search",
-        "hint": "{n} photos in the catalog. Describe what you want to see, in English.",
+        "hint": "{n} photos in the catalog. Describe what you want to see, in English or Russian.",
         "languages": "Language",
         "not_available": "Not available",
         "summary": "Top {n} images for",
@@ -42,10 +43,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "ru": {
         "title": "Поиск изображений",
         "describe": "Опишите картинку",
-        "placeholder": "по-английски, например: two dogs play in the snow",
+        "placeholder": "например: две собаки играют в снегу",
         "count_label": "показать",
         "button": "Найти",
-        "hint": "Фотографий в каталоге: {n}. Опишите по-английски, что вы хотите увидеть.",
+        "hint": "Фотографий в каталоге: {n}. Опишите по-русски или по-английски, что вы хотите увидеть.",
         "languages": "Язык",
         "not_available": "Недоступно",
         "summary": "Лучшие изображения ({n}) по запросу",

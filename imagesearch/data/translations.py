@@ -1,0 +1,50 @@
+"""Hand translations of the test queries (``data/translations/test_queries_ru.tsv``), checked on read.
+
+The file is tab-separated with a header ``query_id<TAB>query_ru``: one row per test query, the
+ids of ``data/clean/test_queries.parquet``. It is a translation of the research-only dataset's
+captions, so like the dataset it is kept out of git: DVC tracks it (``test_queries_ru.tsv.dvc``)
+and a team shares it through its DVC remote (``make push`` / ``dvc pull``).
+"""
+from __future__ import annotations
+
+import csv
+from collections.abc import Collection
+from pathlib import Path
+
+import pandas as pd
+
+COLUMNS = ["query_id", "query_ru"]
+
+
+class TranslationError(ValueError):
+    """The translations file is malformed; the message names the file, the line and the problem."""
+
+
+def read_translations(path: str | Path, expected_ids: Collection[str]) -> pd.DataFrame:
+    """(query_id, query_ru) in file order; every expected id exactly once, no other id, no empty text."""
+    path = Path(path)
+    if not path.is_file():
+        raise TranslationError(f"{path}: no such file (it is DVC-tracked: `dvc pull {path}`)")
+    expected = set(expected_ids)
+    rows, seen = [], {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader, None)
+        if header != COLUMNS:
+            raise TranslationError(f"{path}:1: expected the header {'<TAB>'.join(COLUMNS)}, got {header}")
+        for line, fields in enumerate(reader, start=2):
+            if len(fields) != 2:
+                raise TranslationError(f"{path}:{line}: expected 2 tab-separated fields, got {len(fields)}")
+            query_id, text = fields[0], " ".join(fields[1].split())
+            if query_id not in expected:
+                raise TranslationError(f"{path}:{line}: {query_id!r} is not a test query id")
+            if query_id in seen:
+                raise TranslationError(f"{path}:{line}: {query_id!r} repeats line {seen[query_id]}")
+            if not text:
+                raise TranslationError(f"{path}:{line}: the translation of {query_id!r} is empty")
+            seen[query_id] = line
+            rows.append((query_id, text))
+    missing = sorted(expected - set(seen))
+    if missing:
+        raise TranslationError(f"{path}: no translation for {len(missing)} test queries, e.g. {missing[:3]}")
+    return pd.DataFrame(rows, columns=COLUMNS)
