@@ -1,0 +1,41 @@
+"""The whole pipeline with a vision–language model on both sides, through `dvc exp run -S`.
+
+A tiny random-weight CLIP (tests/test_vision_language.py builds it) embeds the tiny dataset's
+photos and texts; the experiment runs every stage after validate, the index carries the ONNX copy
+of CLIP's text tower, and search answers through it (no torch), the legal rule in front.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline_repo import commit_all, dvc, make_pipeline_repo
+from tests.test_vision_language import build_tiny_clip
+
+
+@pytest.mark.slow
+def test_dvc_exp_run_with_clip_on_both_sides_then_search(tmp_path: Path, tiny_dataset: Path) -> None:
+    repo = make_pipeline_repo(tmp_path / "repo", tiny_dataset)
+    dvc(repo, "repro")
+    commit_all(repo, "baseline")
+    model = build_tiny_clip(tmp_path / "tiny-clip")
+    log = dvc(repo, "exp", "run", "-n", "clip",
+              "-S", "embed_images.encoder=clip", "-S", f"+embed_images.options.model={model}",
+              "-S", "embed_texts.encoder=clip", "-S", f"+embed_texts.options.model={model}").stdout
+    for stage in ("embed_images", "embed_texts", "align_queries", "train", "evaluate", "index"):
+        assert f"Running stage '{stage}'" in log, log
+
+    vectors = json.loads((repo / "data/index/manifest.json").read_text())["image_encoder"]
+    assert vectors["name"] == "clip" and vectors["dim"] == 16
+    assert (repo / "data/index/text_encoder/onnx").is_dir()
+    test = json.loads((repo / "metrics/test.json").read_text())
+    assert test["n_queries"] > 0 and 0 < test["mrr"] <= 1
+
+    from imagesearch.serving.searcher import Searcher
+
+    searcher = Searcher.load(repo / "data/index")
+    assert type(searcher.text_encoder.english).__name__ == "OnnxTextEncoder"
+    assert len(searcher.search("A red circle on a plain background .", k=3).hits) == 3
+    assert searcher.search("A little boy holds a red circle .", k=3).disclaimer is not None
