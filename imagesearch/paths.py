@@ -30,7 +30,7 @@ TEXT_ENCODER = FEATURES / "text_encoder"
 QUERY_ALIGNER = FEATURES / "query_aligner"  # multilingual USE -> the text encoder's space
 RUSSIAN_QUERY_VECTORS = FEATURES / "texts_ru.npz"  # the Russian test queries, mapped
 
-TRANSLATIONS = Path("data/translations")  # hand translations of research-only text: DVC-tracked, not in git
+TRANSLATIONS = Path("data/translations")  # hand translations written for this project (in git)
 RUSSIAN_QUERIES = TRANSLATIONS / "test_queries_ru.tsv"
 RUSSIAN_TRAIN_CAPTIONS = TRANSLATIONS / "train_captions_ru.tsv"
 

@@ -16,9 +16,9 @@ import pytest
 from tests import cpu_paths
 from tests.encoder_fixtures import CAPTIONS, PARAPHRASE, UNRELATED, draw_images
 from tests.pipeline_repo import REPO, dvc, make_pipeline_repo
-from tests.test_encoders import image_params, resnet_weights, text_options, tf_models  # noqa: F401
+from tests.test_encoders import image_params, resnet_weights, text_options, tf_models, vl_models  # noqa: F401
 
-TEXT_BACKENDS = ("minilm", "use", "tfidf", "tfhub")
+TEXT_BACKENDS = ("minilm", "use", "tfidf", "tfhub", "clip", "siglip")
 
 
 def probe(spec: Path, env: dict[str, str]) -> dict[str, str]:
@@ -38,13 +38,13 @@ def test_the_forced_path_really_runs_other_kernels(tmp_path: Path) -> None:
 
 
 def test_every_encoder_gives_the_same_bytes_under_two_cpu_code_paths(
-        tmp_path: Path, image_params: dict, tf_models: dict) -> None:  # noqa: F811
+        tmp_path: Path, image_params: dict, tf_models: dict, vl_models: dict) -> None:  # noqa: F811
     images = [str(path) for path in draw_images(tmp_path / "images", n=6)]
     texts = [*CAPTIONS, *PARAPHRASE, UNRELATED]
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({
         "images": images, "texts": texts, "image": image_params,
-        "text": {name: text_options(name, tf_models) for name in TEXT_BACKENDS}}))
+        "text": {name: text_options(name, tf_models, vl_models) for name in TEXT_BACKENDS}}))
     best, forced = probe(spec, cpu_paths.best()), probe(spec, cpu_paths.forced())
     differing = sorted(key for key in best if ":" in key and best[key] != forced[key])
     assert len([key for key in best if ":" in key]) == len(image_params) + len(TEXT_BACKENDS)

@@ -26,7 +26,10 @@ def test_repro_writes_every_output(repro_repo: Path) -> None:
     test = json.loads((repro_repo / "metrics/test.json").read_text())
     assert test["n_queries"] == 13
     assert {"recall_at_1", "recall_at_5", "recall_at_10", "mrr", "median_rank"} <= set(test)
-    assert set(test["allowed"]) == set(test) - {"allowed"}
+    assert set(test["allowed"]) == set(test) - {"allowed", "russian"}
+    # the same queries in Russian, ranked through the query map, with their gap to English
+    assert set(test["russian"]) == set(test) - {"russian"} | {"gap_to_english"}
+    assert set(test["russian"]["gap_to_english"]["allowed"]) == set(test["allowed"]) - {"n_queries"}
     cv = json.loads((repro_repo / "metrics/cv.json").read_text())
     assert {"rmse", "mae", "roc_auc", "kendall_tau_c_expert", "kendall_tau_b_crowd"} <= set(cv)
     assert (repro_repo / "metrics/plots/gallery.png").stat().st_size > 1000

@@ -144,6 +144,6 @@ def test_translations_are_read_in_file_order_with_spaces_collapsed(tmp_path: Pat
                                         {"query_id": "q1", "query_ru": "один"}]
 
 
-def test_a_missing_translations_file_says_how_to_get_it(tmp_path: Path) -> None:
-    with pytest.raises(TranslationError, match="dvc pull"):
+def test_a_missing_translations_file_says_where_it_belongs(tmp_path: Path) -> None:
+    with pytest.raises(TranslationError, match="data/translations/"):
         read_translations(tmp_path / "absent.tsv", ["q1"])

@@ -238,7 +238,7 @@ def test_exp_run_with_set_param(lab: Path) -> None:
 
 def test_exp_run_text_encoder_does_not_reembed_images(lab: Path) -> None:
     log = dvc(lab, "exp", "run", "-n", "tfidf", "-S", "embed_texts.encoder=tfidf", "-S", TFIDF_DIM).stdout
-    assert ran(log) == {"embed_texts", "train", "evaluate", "index"}, log
+    assert ran(log) == {"embed_texts", "align_queries", "train", "evaluate", "index"}, log
     reset_workspace(lab)
     data = experiments(lab)["tfidf"]
     assert param(data, "embed_texts.encoder") == "tfidf"

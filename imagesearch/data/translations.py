@@ -1,9 +1,8 @@
-"""Hand translations of the test queries (``data/translations/test_queries_ru.tsv``), checked on read.
+"""Hand translations (``data/translations/*.tsv``), checked on read.
 
-The file is tab-separated with a header ``query_id<TAB>query_ru``: one row per test query, the
-ids of ``data/clean/test_queries.parquet``. It is a translation of the research-only dataset's
-captions, so like the dataset it is kept out of git: DVC tracks it (``test_queries_ru.tsv.dvc``)
-and a team shares it through its DVC remote (``make push`` / ``dvc pull``).
+A file is tab-separated with a header ``query_id<TAB>query_ru``: one row per text, keyed by the
+dataset's ids (``test_queries_ru.tsv``: every test query; ``train_captions_ru.tsv``: every train
+caption). The translations were written for this project (README, "Queries in Russian").
 """
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ def read_translations(path: str | Path, expected_ids: Collection[str]) -> pd.Dat
     """(query_id, query_ru) in file order; every expected id exactly once, no other id, no empty text."""
     path = Path(path)
     if not path.is_file():
-        raise TranslationError(f"{path}: no such file (it is DVC-tracked: `dvc pull {path}`)")
+        raise TranslationError(f"{path}: no such file (the project keeps it in git: data/translations/)")
     expected = set(expected_ids)
     rows, seen = [], {}
     with open(path, newline="", encoding="utf-8") as handle:
