@@ -22,8 +22,10 @@ import shutil
 import tempfile
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from tqdm import tqdm
 
@@ -112,49 +114,42 @@ def _copy_verified(source: str, destination: Path, expected: list[Checksum]) -> 
 
 
 def _copy_folder(source: Path, destination: Path, expected: list[Checksum]) -> None:
-    missing = [entry.relative_path for entry in expected if not (source / entry.relative_path).is_file()]
+    _copy_listed(expected, destination, lambda name: (source / name).is_file(),
+                 lambda name: open(source / name, "rb"), "holds none of the dataset's files", "copy dataset")
+
+
+def _extract_zip(archive: Path, destination: Path, expected: list[Checksum]) -> None:
+    with zipfile.ZipFile(archive) as bundle:
+        names = set(bundle.namelist())
+        _copy_listed(expected, destination, lambda name: f"{ZIP_TOP_FOLDER}/{name}" in names,
+                     lambda name: bundle.open(f"{ZIP_TOP_FOLDER}/{name}"),
+                     f"{archive} holds none of the dataset's files under {ZIP_TOP_FOLDER}/", "unpack dataset")
+
+
+def _copy_listed(expected: list[Checksum], destination: Path, present: Callable[[str], bool],
+                 open_source: Callable[[str], BinaryIO], none_there: str, desc: str) -> None:
+    """Copy every listed file the source has, then fail with one line naming the missing files
+    and those whose sha256 differs from the list. A source with none of them is no dataset at all
+    (``auto`` may try the next route); one with some is this dataset, changed (never fall back)."""
+    missing = [entry.relative_path for entry in expected if not present(entry.relative_path)]
     if len(missing) == len(expected):
-        raise DatasetError("holds none of the dataset's files")
+        raise DatasetError(none_there)
     differ = []
-    for entry in tqdm(expected, desc="copy dataset", unit="file"):
-        src = source / entry.relative_path
-        if not src.is_file():
+    for entry in tqdm(expected, desc=desc, unit="file"):
+        if not present(entry.relative_path):
             continue
         dst = destination / entry.relative_path
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
+        with open_source(entry.relative_path) as src, open(dst, "wb") as out:
+            shutil.copyfileobj(src, out)
         if hash_file(dst) != entry.sha256:
             differ.append(entry.relative_path)
-    _raise_on_mismatch(missing, differ)
-
-
-def _raise_on_mismatch(missing: list[str], differ: list[str]) -> None:
     if missing or differ:
         parts = [f"{len(names)} {what} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
                  for names, what in ((differ, "files differ from data/dataset.sha256"), (missing, "missing"))
                  if names]
         raise DatasetMismatch("; ".join(parts) + ". If this is a new dataset, freeze its list: "
                               "python -m imagesearch.data.fetch freeze <folder>")
-
-
-def _extract_zip(archive: Path, destination: Path, expected: list[Checksum]) -> None:
-    with zipfile.ZipFile(archive) as bundle:
-        names = set(bundle.namelist())
-        missing = [e.relative_path for e in expected if f"{ZIP_TOP_FOLDER}/{e.relative_path}" not in names]
-        if len(missing) == len(expected):
-            raise DatasetError(f"{archive} holds none of the dataset's files under {ZIP_TOP_FOLDER}/")
-        differ = []
-        for entry in tqdm(expected, desc="unpack dataset", unit="file"):
-            member = f"{ZIP_TOP_FOLDER}/{entry.relative_path}"
-            if member not in names:
-                continue
-            dst = destination / entry.relative_path
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            with bundle.open(member) as src, open(dst, "wb") as out:
-                shutil.copyfileobj(src, out)
-            if hash_file(dst) != entry.sha256:
-                differ.append(entry.relative_path)
-    _raise_on_mismatch(missing, differ)
 
 
 def freeze_checksums(folder: str | Path, out: str | Path, exclude: tuple[str, ...] = ()) -> int:

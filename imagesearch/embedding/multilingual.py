@@ -49,14 +49,16 @@ def align_queries(folds: int, root: Path = Path("."), cache_root: Path | None = 
     train_russian = read_translations(root / paths.RUSSIAN_TRAIN_CAPTIONS, train["query_id"])
     train_russian = train.merge(train_russian, on="query_id")  # the same order as train
 
+    # one USE run (one model load) for the fit's texts and the test translations
     texts = [str(t) for t in train["query_text"]] + list(train_russian["query_ru"])
-    source = _student_vectors(texts, root, cache_root)
+    vectors = _student_vectors(texts + list(translations["query_ru"]), root, cache_root)
+    source, test_source = vectors[:len(texts)], vectors[len(texts):]
     target = teacher.take(list(train["query_id"]) + list(train_russian["query_id"]))
     aligner = QueryAligner.fit(source, target, list(train["query_image"]) + list(train_russian["query_image"]),
                                train["query_text"].astype(str), folds)
     aligner.save(root / paths.QUERY_ALIGNER)
 
-    russian = aligner.transform(_student_vectors(list(translations["query_ru"]), root, cache_root))
+    russian = aligner.transform(test_source)
     save_vectors(root / paths.RUSSIAN_QUERY_VECTORS,
                  VectorSet(tuple(translations["query_id"]), russian,
                            {"name": "use->" + str(teacher.encoder.get("name")), "teacher": teacher.encoder}))

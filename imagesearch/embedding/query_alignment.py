@@ -16,7 +16,6 @@ depend on the CPU that fitted them.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,20 +26,13 @@ import numpy as np
 
 from imagesearch.atomic import atomic_path
 from imagesearch.embedding.vectors import l2_normalise, stable_unit_rows, write_npz
+from imagesearch.legal.crosslingual import words_of
 
 ALPHA_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
 WEIGHT_DECIMALS = 6
 ENGLISH_SHARE = 0.5   # a query is English when at least this share of its words are English caption words
 WEIGHTS_FILE = "map.npz"
 VOCABULARY_FILE = "english_vocabulary.json"
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased letter-only words (the legal rule's normalisation runs before: NFKC etc.)."""
-    from imagesearch.legal.normalise import normalise
-
-    return _WORD.findall(normalise(text).casefold())
 
 
 def is_english(text: str, vocabulary: frozenset[str]) -> bool:
@@ -48,7 +40,7 @@ def is_english(text: str, vocabulary: frozenset[str]) -> bool:
     least :data:`ENGLISH_SHARE` of its words appear in the English training captions. Russian,
     Greek, ... (any non-ASCII letter) and Latin-script queries in other languages take the
     multilingual path. A query without words (digits only) stays English."""
-    found = words(text)
+    found = words_of(text)
     if not found:
         return True
     if any(not word.isascii() for word in found):
@@ -101,7 +93,7 @@ class QueryAligner:
             scores[alpha] = round(float(np.mean(held_out)), 6)
         best = max(alphas, key=lambda a: (scores[a], -a))
         weights, bias = _ridge(x, y, best)
-        vocabulary = frozenset(word for text in texts for word in words(text))
+        vocabulary = frozenset(word for text in texts for word in words_of(text))
         cv = {"alpha": best, "held_out_cosine": {str(a): s for a, s in scores.items()},
               "folds": len(splits), "captions": int(len(x))}
         return cls(np.round(weights, WEIGHT_DECIMALS), np.round(bias, WEIGHT_DECIMALS), best, vocabulary, cv)

@@ -2,7 +2,7 @@
 
 A request thread puts its (query, k) on a queue and waits; ``workers`` batch threads each take
 the first waiting request, then whatever else arrives within ``max_wait_ms`` (up to
-``max_batch``), and answer them with one :meth:`Searcher.search_many` call: one ONNX encoder
+``max_batch``), and answer them with one :meth:`Searcher.rank` call: one ONNX encoder
 run and one scoring call instead of one each per query. The wait is bounded, so a lone query
 is delayed by at most ``max_wait_ms``. Whether it pays depends on the machine and the load:
 ``benchmarks/bench_serving.py --batch`` measures it (README, "Serving").
@@ -69,7 +69,7 @@ class MicroBatcher:
 
     def _answer(self, batch: list[Any]) -> None:
         try:
-            results = self.searcher.search_many([(query, k) for query, k, _ in batch])
+            results = self.searcher.rank([(query, k) for query, k, _ in batch])  # checked before queueing
         except Exception as err:  # noqa: BLE001 - every waiting request gets the error
             for _, _, future in batch:
                 future.set_exception(err)

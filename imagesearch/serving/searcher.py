@@ -15,9 +15,9 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from imagesearch import paths
 from imagesearch.legal.policy import LegalPolicy
 from imagesearch.modeling.relevance import RelevanceModel
-from imagesearch import paths
 from imagesearch.serving.limits import DEFAULT_K, MAX_K, MAX_QUERY_CHARS  # noqa: F401 (re-exported)
 
 
@@ -123,7 +123,8 @@ class Searcher:
         return len(self.catalog)
 
     def search(self, query: str, k: int = DEFAULT_K) -> SearchResult:
-        return self.search_many([(query, k)])[0]
+        checked = self.check(query, k)
+        return checked if isinstance(checked, SearchResult) else self.rank([(checked, k)])[0]
 
     def check(self, query: str, k: int) -> SearchResult | str:
         """The bounds and the legal rule, before anything is encoded: the query with its
@@ -140,21 +141,16 @@ class Searcher:
             return SearchResult(query, disclaimer=self.policy.disclaimer, blocked_words=verdict.words)
         return query
 
-    def search_many(self, requests: list[tuple[str, int]]) -> list[SearchResult]:
-        """Each (query, k) answered as :meth:`search` answers it, the allowed queries encoded and
-        scored together (what the server's micro-batches call). QueryError for the first bad one."""
-        checked = [self.check(query, k) for query, k in requests]
-        todo = [i for i, item in enumerate(checked) if isinstance(item, str)]
-        results: list[Any] = list(checked)
-        if todo:
-            rows, scores = self.top_k(self.text_encoder.encode([checked[i] for i in todo]),
-                                      max(requests[i][1] for i in todo))
-            images = self.catalog["image"]
-            for i, row, score in zip(todo, rows, scores):
-                k = requests[i][1]
-                results[i] = SearchResult(checked[i], tuple(Hit(images[r], float(s))
-                                                            for r, s in zip(row[:k], score[:k]) if r >= 0))
-        return results
+    def rank(self, allowed: list[tuple[str, int]]) -> list[SearchResult]:
+        """The hits of queries that already passed :meth:`check` (collapsed, allowed), encoded and
+        scored together: what the server's micro-batches call."""
+        if not allowed:
+            return []
+        rows, scores = self.top_k(self.text_encoder.encode([query for query, _ in allowed]),
+                                  max(k for _, k in allowed))
+        images = self.catalog["image"]
+        return [SearchResult(query, tuple(Hit(images[r], float(s)) for r, s in zip(row[:k], score[:k]) if r >= 0))
+                for (query, k), row, score in zip(allowed, rows, scores)]
 
     def top_k(self, text_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(rows, scores), each (n_texts, k), best first (ties: lower catalog row first): every
