@@ -4,19 +4,30 @@
 
 - unset or empty: in this process, no cluster is started (today's run, zero set-up);
 - ``local:N``: a ``LocalCluster`` of N worker processes with one thread each, started here and
-  stopped when the stage ends;
+  stopped when the stage ends (Dask's own config, ``DASK_*`` variables or ``~/.config/dask``,
+  still applies to it: memory limits, spill folders, comm settings);
 - ``tcp://host:port``: an existing Dask scheduler (its workers must see the same files and have
-  this package importable).
+  this package importable; both are checked on connect, see :func:`check_workers`).
 
 It is an environment variable and not a DVC param on purpose: every output is byte-identical
 whichever scheduler ran the stage (``tests/test_cluster.py``), so it must not change a hash.
+
+Faults: connecting is bounded by :data:`CONNECT_TIMEOUT_S` even when something that is not a Dask
+scheduler accepts the connection (the client's handshake alone would then wait forever); a task
+whose worker dies is rerun on another worker by the scheduler (the outputs are written by the
+stage process only, after every task is back, so a lost worker never leaves half an output); a
+task that raises stops the stage with an error naming its items (:class:`ClusterTaskError`).
 """
 from __future__ import annotations
 
+import builtins
 import logging
 import os
+import threading
+import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -24,7 +35,13 @@ from tqdm.auto import tqdm
 log = logging.getLogger(__name__)
 
 ENV = "IMAGESEARCH_SCHEDULER"
-CONNECT_TIMEOUT = "10s"
+#: Seconds to reach a scheduler and to see at least one worker there (Dask's default is 30 s).
+CONNECT_TIMEOUT_S = 10.0
+PACKAGE = "imagesearch"
+
+
+class ClusterTaskError(RuntimeError):
+    """A task raised on a worker; the message names the items it was working on."""
 
 
 def scheduler_spec() -> tuple[str, int | str] | None:
@@ -43,9 +60,88 @@ def scheduler_spec() -> tuple[str, int | str] | None:
                      "tcp://host:port (an existing Dask scheduler); unset runs in this process")
 
 
+def connect(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> Any:
+    """A ``Client`` of the scheduler at ``address``, or ``ConnectionError`` within ``timeout_s``.
+
+    The client is built in a helper thread that is abandoned at the deadline: ``Client(timeout=)``
+    bounds the TCP connect, not the handshake, which never ends when the listener is not Dask.
+    """
+    from dask.distributed import Client
+
+    outcome: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            outcome["client"] = Client(address, timeout=f"{timeout_s}s")
+        except BaseException as error:  # noqa: BLE001  (handed to the caller below)
+            outcome["error"] = error
+
+    thread = threading.Thread(target=attempt, name="dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout_s + 2.0)
+    if "client" in outcome:
+        return outcome["client"]
+    if "error" in outcome:
+        error = outcome["error"]
+        raise ConnectionError(f"{ENV}={address}: no Dask scheduler reachable within {timeout_s:g} s "
+                              f"({type(error).__name__}: {error})") from error
+    raise ConnectionError(f"{ENV}={address}: something accepted the connection but did not complete "
+                          f"Dask's handshake within {timeout_s:g} s: is it a Dask scheduler's port "
+                          "(default 8786, not the dashboard's 8787)?")
+
+
+def _worker_view(folder: str) -> dict[str, Any]:
+    """What a worker sees: whether it can import the package and read the stage's folder.
+
+    Shipped by value (it must run where ``imagesearch`` itself may not import)."""
+    import importlib.util
+    import os as os_on_worker
+
+    return {"package": importlib.util.find_spec("imagesearch") is not None,
+            "folder": os_on_worker.path.isdir(folder),
+            "blas": os_on_worker.environ.get("OPENBLAS_CORETYPE", "")}
+
+
+def check_workers(client: Any, folder: Path, timeout_s: float = CONNECT_TIMEOUT_S) -> int:
+    """Fail with a message saying what is wrong unless every worker can run this project's tasks.
+
+    Returns the number of workers. The check needs one worker to exist at least."""
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except TimeoutError as error:
+        raise ConnectionError(f"{ENV}: the scheduler has no workers (waited {timeout_s:g} s): "
+                              "start some with `dask worker <scheduler address>`") from error
+    # a copy living in "__main__", so that Dask pickles its code rather than a reference into
+    # imagesearch, which a worker without the package could not load
+    probe = types.FunctionType(_worker_view.__code__, {"__name__": "__main__", "__builtins__": builtins},
+                               _worker_view.__name__)
+    views = client.run(probe, str(folder.resolve()))
+    no_package = sorted(w for w, view in views.items() if not view["package"])
+    if no_package:
+        raise RuntimeError(f"{ENV}: workers {', '.join(no_package)} cannot import the project's "
+                           f"package `{PACKAGE}`: install it in the workers' environment "
+                           "(`pip install -e .` of this checkout, or the same requirements.txt) "
+                           "and restart them")
+    blind = sorted(w for w, view in views.items() if not view["folder"])
+    if blind:
+        raise RuntimeError(f"{ENV}: workers {', '.join(blind)} do not see the folder {folder.resolve()}: "
+                           "they read the stage's files by path, so they need the same shared "
+                           "filesystem mounted at the same place")
+    from imagesearch.stage import BLAS_CORETYPE
+
+    unpinned = sorted(w for w, view in views.items() if view["blas"] != BLAS_CORETYPE)
+    if unpinned:
+        log.warning("workers %s run without OPENBLAS_CORETYPE=%s: their float32 BLAS results, and "
+                    "so the outputs, may differ in the last bits from an in-process run; start them "
+                    "with that variable set", ", ".join(unpinned), BLAS_CORETYPE)
+    return len(views)
+
+
 @contextmanager
-def cluster_client() -> Iterator[Any]:
-    """A ``dask.distributed.Client`` for the configured scheduler, or None to run in-process."""
+def cluster_client(folder: Path = Path(".")) -> Iterator[Any]:
+    """A ``dask.distributed.Client`` for the configured scheduler, or None to run in-process.
+
+    ``folder`` is where the stage reads its inputs: every worker must see it."""
     spec = scheduler_spec()
     if spec is None:
         yield None
@@ -60,10 +156,11 @@ def cluster_client() -> Iterator[Any]:
                                dashboard_address=":0")
         client = Client(cluster)
     else:
-        client = Client(str(value), timeout=CONNECT_TIMEOUT)
-    log.info("Dask cluster %s: %d workers, dashboard %s", os.environ[ENV].strip(),
-             len(client.scheduler_info()["workers"]), client.dashboard_link)
+        client = connect(str(value))
     try:
+        workers = check_workers(client, Path(folder))
+        log.info("Dask cluster %s: %d workers, dashboard %s", os.environ[ENV].strip(), workers,
+                 client.dashboard_link)
         yield client
     finally:
         client.close()
@@ -71,12 +168,24 @@ def cluster_client() -> Iterator[Any]:
             cluster.close()
 
 
-def map_in_order(client: Any, function: Callable[[Any], Any], chunks: Sequence[Any], desc: str) -> list[Any]:
+def map_in_order(client: Any, function: Callable[[Any], Any], chunks: Sequence[Any], desc: str,
+                 describe: Callable[[Any], str] = lambda chunk: repr(chunk)[:200]) -> list[Any]:
     """``[function(chunk) for chunk in chunks]`` on the cluster, results in input order, with a
-    progress bar over completed tasks."""
+    progress bar over completed tasks.
+
+    A task that raises cancels the rest and raises :class:`ClusterTaskError` naming
+    ``describe(chunk)``; a task whose worker died is rerun elsewhere by the scheduler (up to
+    Dask's ``distributed.scheduler.allowed-failures``), so it arrives here as a normal result."""
     from dask.distributed import as_completed
 
-    futures = client.map(function, list(chunks), pure=False)
-    for _ in tqdm(as_completed(futures), total=len(futures), desc=desc, unit="task"):
-        pass
+    chunks = list(chunks)
+    futures = client.map(function, chunks, pure=False)
+    position = {future.key: i for i, future in enumerate(futures)}
+    for future in tqdm(as_completed(futures), total=len(futures), desc=desc, unit="task"):
+        if future.status == "error":
+            error = future.exception()  # before the cancel, which forgets it
+            chunk = chunks[position[future.key]]
+            client.cancel(futures)
+            raise ClusterTaskError(f"{desc}: the task for {describe(chunk)} failed on the cluster: "
+                                   f"{type(error).__name__}: {error}") from error
     return client.gather(futures)

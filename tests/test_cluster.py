@@ -1,14 +1,23 @@
 """One switch, outside the outputs: IMAGESEARCH_SCHEDULER runs heavy stages on Dask, same bytes."""
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
 
-from imagesearch.cluster import ENV, scheduler_spec
+from imagesearch.cluster import ENV, ClusterTaskError, cluster_client, connect, scheduler_spec
+from tests.loopback_cluster import start_scheduler, start_worker, stop
 from tests.pipeline_repo import dvc, environment, make_pipeline_repo, set_param
 
 pytestmark = pytest.mark.slow
@@ -28,20 +37,190 @@ def test_a_bad_value_is_a_clear_error(monkeypatch, value) -> None:
         scheduler_spec()
 
 
-def test_embed_images_on_a_local_cluster_writes_the_same_bytes(tmp_path: Path, tiny_dataset: Path) -> None:
-    repo = make_pipeline_repo(tmp_path / "repo", tiny_dataset)
-    set_param(repo, ("embed_images", "batch_size"), 2)  # 24 images: 2 tasks of 8 batches of 2
-    dvc(repo, "repro", "embed_images")  # in this process
-    vectors = repo / "data" / "features" / "images.npz"
-    in_process, lock = vectors.read_bytes(), (repo / "dvc.lock").read_bytes()
+# -- a real scheduler and workers on 127.0.0.1 ---------------------------------------------------
+@pytest.fixture(scope="module")
+def loopback_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``dask scheduler`` and two ``dask worker`` processes (one thread each) on 127.0.0.1."""
+    from dask.distributed import Client
 
-    shutil.rmtree(repo / "data" / "cache")  # nothing cached: the workers embed every image
-    env = dict(environment(repo), **{ENV: "local:2"})
-    run = subprocess.run([sys.executable, "-m", "dvc", "repro", "-f", "-s", "embed_images"], cwd=repo,
+    folder = tmp_path_factory.mktemp("cluster")
+    address, scheduler = start_scheduler(folder)
+    workers = [start_worker(address, folder) for _ in range(2)]
+    try:
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        stop([*workers, scheduler])
+
+
+@pytest.fixture(scope="module")
+def built_repo(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path) -> Path:
+    """The tiny pipeline run in this process once (the reference bytes); copy it to change it."""
+    repo = make_pipeline_repo(tmp_path_factory.mktemp("built") / "repo", tiny_dataset)
+    set_param(repo, ("embed_images", "batch_size"), 2)  # 24 images: 2 tasks of 8 batches of 2
+    set_param(repo, ("embed_texts", "batch_size"), 4)  # texts: several tasks of 4 batches
+    dvc(repo, "repro")
+    return repo
+
+
+def output_bytes(repo: Path) -> dict[str, bytes]:
+    """Every file the pipeline wrote (data/**, metrics/**, dvc.lock), the cache excepted."""
+    files = [p for top in ("data", "metrics") for p in (repo / top).rglob("*")
+             if p.is_file() and "cache" not in p.relative_to(repo).parts[:2]]
+    return {str(p.relative_to(repo)): p.read_bytes() for p in files + [repo / "dvc.lock"]}
+
+
+DISTRIBUTED_STAGES = ["validate", "embed_images", "embed_texts", "train"]
+
+
+def rerun_on(repo: Path, scheduler: str) -> str:
+    """The distributed stages forced to run again with ``IMAGESEARCH_SCHEDULER=scheduler``, the
+    embedding cache removed first so that the workers compute every vector; returns the log."""
+    shutil.rmtree(repo / "data" / "cache", ignore_errors=True)
+    env = dict(environment(repo), **{ENV: scheduler})
+    run = subprocess.run([sys.executable, "-m", "dvc", "repro", "-f", "-s", *DISTRIBUTED_STAGES], cwd=repo,
                          env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-4000:]
-    log = run.stdout + run.stderr
-    assert "Dask cluster local:2: 2 workers, dashboard http" in log, log[-3000:]
-    assert "embed images (efficientnet-lite1, cluster): 100%" in log and "2/2" in log
-    assert vectors.read_bytes() == in_process
-    assert (repo / "dvc.lock").read_bytes() == lock
+    return run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("where", ["local:2", "loopback scheduler"])
+def test_every_distributed_stage_on_a_cluster_writes_the_same_bytes(where: str, tmp_path: Path, built_repo: Path,
+                                                                    request: pytest.FixtureRequest) -> None:
+    scheduler = where if where.startswith("local:") else request.getfixturevalue("loopback_scheduler")
+    repo = tmp_path / "repo"
+    shutil.copytree(built_repo, repo, symlinks=True)
+    reference = output_bytes(repo)
+    log = rerun_on(repo, scheduler)
+    assert f"Dask cluster {scheduler}: 2 workers, dashboard http" in log, log[-3000:]
+    for stage_bar in ("check images (cluster): 100%", "embed images (efficientnet-lite1, cluster): 100%",
+                      "embed texts (minilm, cluster): 100%", "cross-validation (cluster): 100%"):
+        assert stage_bar in log, (stage_bar, log[-3000:])
+    after = output_bytes(repo)
+    assert sorted(after) == sorted(reference)
+    changed = [name for name in reference if after[name] != reference[name]]
+    assert changed == [], changed
+
+
+def test_a_silent_listener_is_not_a_scheduler_and_the_error_says_so_in_seconds(monkeypatch) -> None:
+    """Something accepts the connection but never speaks Dask: the client alone would wait forever."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    monkeypatch.setenv(ENV, address)
+    started = time.monotonic()
+    with pytest.raises(ConnectionError, match=f"{ENV}={address}: something accepted the connection but "
+                                              "did not complete Dask's handshake"):
+        with cluster_client():
+            pass
+    assert time.monotonic() - started < 15  # CONNECT_TIMEOUT_S (10 s) and the 2 s grace
+    listener.close()
+
+
+def test_an_unreachable_scheduler_is_named_within_the_timeout() -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    address = f"tcp://127.0.0.1:{probe.getsockname()[1]}"
+    probe.close()  # nothing listens there now
+    started = time.monotonic()
+    with pytest.raises(ConnectionError, match=f"{ENV}={address}: no Dask scheduler reachable within 2 s"):
+        connect(address, timeout_s=2)
+    assert time.monotonic() - started < 5
+
+
+def test_workers_without_the_package_are_told_so_by_the_cluster_check(tmp_path: Path, monkeypatch) -> None:
+    """A worker whose Python has Dask but not this project (its site-packages without the .pth
+    files that make the editable install importable)."""
+    import distributed
+
+    address, scheduler = start_scheduler(tmp_path)
+    site_packages = str(Path(distributed.__file__).parents[1])
+    bare = dict(os.environ, PYTHONPATH=site_packages)
+    worker = start_worker(address, tmp_path, python=[sys.executable, "-S"], env=bare, nanny=False)
+    try:
+        monkeypatch.setenv(ENV, address)
+        with pytest.raises(RuntimeError, match=r"workers tcp://127\.0\.0\.1:\d+ cannot import the "
+                                               r"project's package `imagesearch`: install it"):
+            with cluster_client(tmp_path):
+                pass
+    finally:
+        stop([worker, scheduler])
+
+
+def test_a_scheduler_without_workers_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    address, scheduler = start_scheduler(tmp_path)
+    try:
+        monkeypatch.setenv(ENV, address)
+        with pytest.raises(ConnectionError, match="the scheduler has no workers .*start some with `dask worker"):
+            with cluster_client(tmp_path):
+                pass
+    finally:
+        stop([scheduler])
+
+
+def _stage_inputs(repo: Path) -> dict:
+    return yaml.safe_load((repo / "params.yaml").read_text())["embed_images"]
+
+
+def test_a_dask_worker_killed_mid_task_leaves_the_same_vectors(tmp_path: Path, built_repo: Path,
+                                                                loopback_scheduler: str, monkeypatch) -> None:
+    """SIGKILL the worker that is running an embedding task (by its PID): the scheduler reruns the
+    task elsewhere and the stage's vectors are the in-process ones."""
+    from dask.distributed import Client
+
+    from imagesearch.embedding.images import embed_image_table
+    from imagesearch.embedding.vectors import load_vectors
+
+    repo = tmp_path / "repo"
+    shutil.copytree(built_repo, repo, symlinks=True)
+    reference = load_vectors(repo / "data" / "features" / "images.npz")
+    killed: list[str] = []
+
+    def kill_a_busy_worker() -> None:
+        with Client(loopback_scheduler, timeout="30s") as watcher:
+            pids = watcher.run(os.getpid)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not killed:
+                busy = [worker for worker, tasks in watcher.processing().items()
+                        if any("encode_on_worker" in str(task) for task in tasks)]
+                if busy:
+                    os.kill(pids[busy[0]], signal.SIGKILL)
+                    killed.append(busy[0])
+                time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_a_busy_worker)
+    killer.start()
+    monkeypatch.setenv(ENV, loopback_scheduler)
+    result = embed_image_table(_stage_inputs(repo), root=repo, cache_root=tmp_path / "empty-cache", progress=False)
+    killer.join()
+    assert killed, "no worker was seen running an embedding task"
+    assert result.ids == reference.ids
+    assert np.array_equal(result.vectors, reference.vectors)
+    assert (repo / "data" / "features" / "images.npz").read_bytes() == \
+        (built_repo / "data" / "features" / "images.npz").read_bytes()
+    with Client(loopback_scheduler, timeout="30s") as client:  # the nanny restarts the killed one
+        client.wait_for_workers(2, timeout=120)
+
+
+def test_a_failing_cluster_task_names_the_file_and_writes_nothing(tmp_path: Path, built_repo: Path,
+                                                                   loopback_scheduler: str, monkeypatch) -> None:
+    """An image that stopped decoding after validate: the error names it; the old vectors stay."""
+    from imagesearch.embedding.images import embed_image_table
+
+    repo = tmp_path / "repo"
+    shutil.copytree(built_repo, repo, symlinks=True)
+    vectors = repo / "data" / "features" / "images.npz"
+    before = vectors.read_bytes()
+    broken = sorted((repo / "data" / "raw" / "train_images").iterdir())[3]
+    broken.unlink()  # a DVC-linked file: replace it, never write through the link into the cache
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not a JPEG any more")
+    monkeypatch.setenv(ENV, loopback_scheduler)
+    with pytest.raises(ClusterTaskError, match=rf"embed images \(efficientnet-lite1, cluster\): the task for "
+                                               rf"\d+ images from .* failed on the cluster: ValueError: "
+                                               rf".*{broken.name}: cannot decode the image"):
+        embed_image_table(_stage_inputs(repo), root=repo, cache_root=tmp_path / "empty-cache", progress=False)
+    assert vectors.read_bytes() == before

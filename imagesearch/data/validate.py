@@ -108,20 +108,59 @@ def check_image(path: Path, min_side: int, max_pixels: int) -> ImageCheck:
     return ImageCheck(True, "", width, height, digest)
 
 
-def inspect_images(root: Path, split: str, names: list[str], min_side: int, max_pixels: int,
-                   quarantine: Quarantine, progress: bool = True) -> pd.DataFrame:
-    """One row per usable image; unusable ones are quarantined under table ``images``."""
+#: Images per cluster task: enough that a task (~20 ms an image) outlasts its scheduling overhead.
+IMAGES_PER_TASK = 64
+
+
+def check_on_worker(task: tuple[list[str], int, int]) -> list[ImageCheck]:
+    """One cluster task: (image paths, min_side, max_pixels) -> their checks."""
+    names, min_side, max_pixels = task
+    return [check_image(Path(name), min_side, max_pixels) for name in names]
+
+
+def check_images(root: Path, images: list[Path], min_side: int, max_pixels: int,
+                 progress: bool = True) -> list[ImageCheck]:
+    """:func:`check_image` of every path, in order: here or, with ``IMAGESEARCH_SCHEDULER`` set,
+    in chunks on the Dask cluster (the checks are pure functions of the bytes: same result)."""
+    from imagesearch.cluster import cluster_client
+
+    if not images:
+        return []
+    with cluster_client(root) as client:
+        return check_images_on(client, images, min_side, max_pixels, progress)
+
+
+def check_images_on(client, images: list[Path], min_side: int, max_pixels: int,
+                    progress: bool = True) -> list[ImageCheck]:
+    """:func:`check_images` with a given Dask client (None: in this process)."""
     from tqdm import tqdm
 
-    folder = root / f"{split}_images"
+    from imagesearch.cluster import map_in_order
+
+    if client is None:
+        return [check_image(path, min_side, max_pixels)
+                for path in tqdm(images, desc="check images", unit="img", disable=not progress)]
+    absolute = [str(path.resolve()) for path in images]
+    tasks = [(absolute[start:start + IMAGES_PER_TASK], min_side, max_pixels)
+             for start in range(0, len(absolute), IMAGES_PER_TASK)]
+    parts = map_in_order(client, check_on_worker, tasks, desc="check images (cluster)",
+                         describe=lambda task: f"{len(task[0])} images from {task[0][0]}")
+    return [check for part in parts for check in part]
+
+
+def inspect_images(root: Path, listed: dict[str, list[str]], min_side: int, max_pixels: int,
+                   quarantine: Quarantine, progress: bool = True) -> pd.DataFrame:
+    """One row per usable image of ``listed`` (split -> file names in ``<split>_images/``);
+    unusable ones are quarantined under table ``images``."""
+    named = [(split, name) for split, names in listed.items() for name in names]
+    checks = check_images(root, [root / f"{split}_images" / name for split, name in named],
+                          min_side, max_pixels, progress)
     rows = []
-    quarantine.rows_in["images"] += len(names)
-    for name in tqdm(names, desc=f"check {split} images", unit="img", disable=not progress):
-        path = folder / name
-        result = check_image(path, min_side, max_pixels)
+    quarantine.rows_in["images"] += len(named)
+    for (split, name), result in zip(named, checks):
         if result.ok:
-            rows.append({"image": name, "split": split, "path": str(path), "sha256": result.sha256,
-                         "width": result.width, "height": result.height})
+            rows.append({"image": name, "split": split, "path": str(root / f"{split}_images" / name),
+                         "sha256": result.sha256, "width": result.width, "height": result.height})
         else:
             quarantine.add("images", None, result.reason, f"{split}_images/{name}")
     return pd.DataFrame(rows, columns=["image", "split", "path", "sha256", "width", "height"])
@@ -166,10 +205,8 @@ def validate_dataset(root: str | Path, min_side: int, max_pixels: int, progress:
                             "bad_image_name", q, test_listed["image"])
     test_listed = drop_rows(test_listed, ~test_listed["image"].map(lambda n: (root / "test_images" / n).is_file()),
                             TEST_IMAGES.file, "missing_file", q, test_listed["image"])
-    images = pd.concat([
-        inspect_images(root, "train", train_names, min_side, max_pixels, q, progress),
-        inspect_images(root, "test", list(test_listed["image"]), min_side, max_pixels, q, progress),
-    ], ignore_index=True)
+    images = inspect_images(root, {"train": train_names, "test": list(test_listed["image"])},
+                            min_side, max_pixels, q, progress)
     train_ok = set(images.loc[images["split"] == "train", "image"])
     test_ok = set(images.loc[images["split"] == "test", "image"])
     # a test image listed but unusable was quarantined under "images"; the listing row is kept.

@@ -48,8 +48,11 @@ def encode_on_cluster(client, params: dict, encoder: ImageEncoder, items: list[P
     """``encoder.encode(items)`` as tasks of whole batches on the cluster, rows in input order."""
     size = encoder.batch_size * BATCHES_PER_TASK
     params_json = json.dumps(params, sort_keys=True)
-    tasks = [(params_json, [str(p) for p in items[start:start + size]]) for start in range(0, len(items), size)]
-    parts = map_in_order(client, encode_on_worker, tasks, desc=f"embed images ({encoder.name}, cluster)")
+    # absolute paths: a worker of an existing cluster need not share this process's directory
+    tasks = [(params_json, [str(Path(p).resolve()) for p in items[start:start + size]])
+             for start in range(0, len(items), size)]
+    parts = map_in_order(client, encode_on_worker, tasks, desc=f"embed images ({encoder.name}, cluster)",
+                         describe=lambda task: f"{len(task[1])} images from {task[1][0]}")
     return np.concatenate(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
 
 
@@ -83,13 +86,14 @@ def embed_image_table(params: dict, root: Path = Path("."), cache_root: Path | N
 
     keys = content_keys(table, paths)
     cache = EmbeddingCache(cache_root or root / DEFAULT_ROOT, "image", encoder)
-    with cluster_client() as client:
-        def encode(items: list[Path]) -> np.ndarray:  # only the images the cache lacks
+
+    def encode(items: list[Path]) -> np.ndarray:  # only the images the cache lacks: no cluster otherwise
+        with cluster_client(root) as client:
             if client is None:
                 return encoder.encode(items, progress=progress)
             return encode_on_cluster(client, params, encoder, items)
 
-        vectors, hits = encode_cached(encode, paths, keys, cache)
+    vectors, hits = encode_cached(encode, paths, keys, cache)
     result = VectorSet(ids=tuple(str(i) for i in table["image"]), vectors=vectors,
                        encoder=encoder.describe())
     save_vectors(root / OUTPUT, result)

@@ -138,8 +138,11 @@ class MultilingualQueryEncoder:
         return self._model
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """As the stage encodes them: USE vectors on the 2^-20 grid, then the map."""
-        return self.aligner.transform(stable_unit_rows(self._use().encode(list(texts))))
+        """As the stage encodes them: USE vectors of one text per call (a batch would move them
+        by a grid step with its other texts) on the 2^-20 grid, then the map."""
+        model = self._use()
+        vectors = [np.asarray(model.encode([text])) for text in texts]
+        return self.aligner.transform(stable_unit_rows(np.concatenate(vectors)))
 
 
 class RoutedQueryEncoder:

@@ -7,6 +7,10 @@ ranking part mirrors the test: each held-out image's own captions rank the held-
 
 The stages are thin around this module: ``train`` calls :func:`cross_validate`, :func:`oof_curves`
 and :func:`fit_with_ablation`; ``evaluate`` calls :func:`evaluate_test`.
+
+With ``IMAGESEARCH_SCHEDULER`` set, the folds are tasks on the Dask cluster (each on one BLAS
+thread, as on the threads here): the same bytes in ``metrics/cv.json`` and the out-of-fold table.
+The final fits stay in the stage process: their XGBoost callback writes the DVCLive curve.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
+from imagesearch.cluster import cluster_client, map_in_order
 from imagesearch.embedding.vectors import VectorSet
 from imagesearch.modeling.metrics import (curve_points, kendall_tau, ranking_report, ranks_of_gold,
                                           regression_report, safe_roc_auc)
@@ -62,7 +67,12 @@ def cross_validate(pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSe
         predicted = model.score(image_set.take(list(held["image"])), text_set.take(list(held["query_id"])))
         return predicted, _held_out_ranks(model, pairs, fold_of, fold, image_set, text_set)
 
-    results = parallel_map(run_fold, range(folds), n_jobs, desc="cross-validation", unit="fold")
+    with cluster_client() as client:
+        if client is None:
+            results = parallel_map(run_fold, range(folds), n_jobs, desc="cross-validation", unit="fold")
+        else:
+            results = map_in_order(client, on_one_blas_thread(run_fold), range(folds),
+                                   desc="cross-validation (cluster)", describe=lambda fold: f"fold {fold}")
     predicted = np.full(len(pairs), np.nan, dtype=np.float32)
     for fold, (fold_predicted, _) in enumerate(results):
         predicted[image_fold == fold] = fold_predicted
@@ -97,6 +107,15 @@ def parallel_map(function: Callable[[T], R], items: Iterable[T], n_jobs: int = 1
     items = list(items)
     with threadpool_limits(1 if n_jobs > 1 else None), ThreadPoolExecutor(max(1, n_jobs)) as pool:
         return list(tqdm(pool.map(function, items), total=len(items), **progress))
+
+
+def on_one_blas_thread(function: Callable[[T], R]) -> Callable[[T], R]:
+    """``function`` run with BLAS held to one thread, as :func:`parallel_map` runs it: a cluster
+    task then computes the bytes a thread here does (and one task uses one core)."""
+    def limited(item: T) -> R:
+        with threadpool_limits(1):
+            return function(item)
+    return limited
 
 
 def _held_out_ranks(model: RelevanceModel, pairs: pd.DataFrame, fold_of: dict[str, int], fold: int,

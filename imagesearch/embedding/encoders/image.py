@@ -111,8 +111,15 @@ class ImageEncoder(Encoder):
         return self._model
 
     def prepare(self, item: ImageItem) -> np.ndarray:
-        """Decode and preprocess one image into the uint8 crop the model takes."""
-        return resize_center_crop(load_rgb(item), self.resize_size, self.crop_size)
+        """Decode and preprocess one image into the uint8 crop the model takes.
+
+        A file that does not decode raises ``ValueError`` naming it (on a cluster too)."""
+        try:
+            return resize_center_crop(load_rgb(item), self.resize_size, self.crop_size)
+        except (OSError, SyntaxError) as error:  # PIL's errors for truncated or foreign bytes
+            if isinstance(item, Image.Image):
+                raise
+            raise ValueError(f"{item}: cannot decode the image ({type(error).__name__}: {error})") from error
 
     def embed_prepared(self, batch: np.ndarray) -> np.ndarray:
         """Model only: a uint8 ``(n, h, w, 3)`` batch -> raw features (benchmarks use this)."""
