@@ -1,4 +1,5 @@
-# The two set-up commands (README): `make pipeline` runs the main job, `make test` the test suite.
+# The two set-up commands (README.md, "Set up"): `make pipeline` runs the main job, `make test` the test suite
+# (`make test-fast`: the inner loop, tests not marked slow).
 # Both create the virtualenv at .venv from the pinned requirements on first use.
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: pipeline test venv serve-venv report remote push
+.PHONY: pipeline test test-fast venv serve-venv report remote push
 
 venv: $(VENV)/.installed
 
@@ -52,3 +53,6 @@ push: venv
 
 test: venv
 	$(PY) -m pytest -q
+
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow"

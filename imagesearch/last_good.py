@@ -18,11 +18,12 @@ from pathlib import Path
 import yaml
 
 from imagesearch.atomic import atomic_path
+from imagesearch.paths import DVC_LOCK, DVC_YAML
 
 log = logging.getLogger(__name__)
 
 
-def tracked_outputs(stage: str, dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:
+def tracked_outputs(stage: str, dvc_yaml: Path = DVC_YAML) -> list[str]:
     """The stage's ``cache: false`` metrics and plots outputs (the files git keeps)."""
     if not dvc_yaml.is_file():
         return []
@@ -37,7 +38,7 @@ def tracked_outputs(stage: str, dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:
     return paths
 
 
-def locked_md5(stage: str, dvc_lock: Path = Path("dvc.lock")) -> dict[str, str]:
+def locked_md5(stage: str, dvc_lock: Path = DVC_LOCK) -> dict[str, str]:
     """What ``dvc.lock`` records for the stage's outputs: path -> md5 (the last good run)."""
     if not dvc_lock.is_file():
         return {}

@@ -6,10 +6,13 @@ instead of surfacing minutes later inside a stage.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from imagesearch.embedding.encoders.names import check_encoder_name
+from imagesearch.errors import InputError
 
 Fraction = Field(ge=0.0, le=1.0)
 
@@ -44,34 +47,25 @@ class LegalParams(Section):
 
 
 class EncoderParams(Section):
+    # "image" or "text": which backends' names (encoders/names.py, which imports no encoder code,
+    # so that a stage does not depend on the encoders through its params) ``encoder`` may take.
+    kind: ClassVar[str]
     encoder: str
     batch_size: int = Field(ge=1)
     options: dict[str, Any] = Field(default_factory=dict)
 
-
-# The backends' names, checked here without importing the encoders, so that every stage does
-# not depend on the encoder code (tests/test_params.py keeps these equal to the registries).
-IMAGE_ENCODER_NAMES = ("clip", "concat", "efficientnet-lite0", "efficientnet-lite1",
-                       "efficientnet-lite2", "resnet18", "resnet50", "siglip", "tfhub")
-TEXT_ENCODER_NAMES = ("minilm", "tfidf", "use", "tfhub", "clip", "siglip")
+    @field_validator("encoder")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        return check_encoder_name(cls.kind, name)
 
 
 class ImageEncoderParams(EncoderParams):
-    @field_validator("encoder")
-    @classmethod
-    def _known(cls, name: str) -> str:
-        if name not in IMAGE_ENCODER_NAMES:
-            raise ValueError(f"unknown image encoder {name!r}; known: {list(IMAGE_ENCODER_NAMES)}")
-        return name
+    kind = "image"
 
 
 class TextEncoderParams(EncoderParams):
-    @field_validator("encoder")
-    @classmethod
-    def _known(cls, name: str) -> str:
-        if name not in TEXT_ENCODER_NAMES:
-            raise ValueError(f"unknown text encoder {name!r}; known: {list(TEXT_ENCODER_NAMES)}")
-        return name
+    kind = "text"
 
 
 class SourceWeights(Section):
@@ -118,7 +112,8 @@ class AlignQueriesParams(Section):
 
 
 class SearchParams(Section):
-    """The index section: which search the index holds (README, "Search at catalog scale")."""
+    """The index section: which search the index holds (docs/search-and-serving.md,
+    "Search at catalog scale")."""
 
     two_stage_from: int = Field(default=200_000, ge=1)  # catalog images from which search is two-stage
     candidates: int = Field(default=5000, ge=1)          # images the FAISS stage hands to the model
@@ -144,7 +139,7 @@ class Params(Section):
     index: SearchParams
 
 
-class ParamsError(ValueError):
+class ParamsError(InputError):
     """params.yaml is missing, malformed or out of range; the message names the keys."""
 
 

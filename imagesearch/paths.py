@@ -2,6 +2,8 @@
 from pathlib import Path
 
 PARAMS = Path("params.yaml")
+DVC_YAML = Path("dvc.yaml")
+DVC_LOCK = Path("dvc.lock")
 DATASET_CHECKSUMS = Path("data/dataset.sha256")
 RAW = Path("data/raw")
 
@@ -54,4 +56,8 @@ TEST_METRICS = METRICS / "test.json"
 ALIGNMENT_METRICS = METRICS / "alignment.json"
 ABLATION = METRICS / "ablation.json"
 PLOTS = METRICS / "plots"
+CV_ROC = PLOTS / "cv_roc.csv"
+CV_PRECISION_RECALL = PLOTS / "cv_precision_recall.csv"
+RECALL_AT_K = PLOTS / "recall_at_k.csv"
+GALLERY = PLOTS / "gallery.png"
 TRAINING_CURVE = METRICS / "training"  # DVCLive: plots/metrics/{train,validation}/rmse.tsv, metrics.json

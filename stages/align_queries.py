@@ -3,13 +3,13 @@ space), fitted on the train captions; the Russian test queries' mapped vectors f
 from imagesearch import paths
 from imagesearch.atomic import write_json
 from imagesearch.embedding.multilingual import align_queries
-from imagesearch.stage import start
+from imagesearch.params import AlignQueriesParams
+from imagesearch.stage import run
 
 
-def main() -> None:
-    params = start("align_queries")
+def main(params: AlignQueriesParams) -> None:
     write_json(paths.ALIGNMENT_METRICS, align_queries(params.folds))
 
 
 if __name__ == "__main__":
-    main()
+    run("align_queries", main)

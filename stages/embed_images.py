@@ -1,17 +1,16 @@
-"""DVC stage embed_images: every clean image -> one L2-normalised vector (cached by content)."""
-import logging
-import time
+"""DVC stage embed_images: every clean image -> one L2-normalised vector (cached by content).
 
+embed_image_table reads data/clean/images.parquet and writes data/features/images.npz itself:
+only the images the vector cache lacks are embedded, here or on a Dask cluster.
+"""
 from imagesearch.embedding.images import embed_image_table
-from imagesearch.stage import start
+from imagesearch.params import ImageEncoderParams
+from imagesearch.stage import run
 
 
-def main() -> None:
-    params = start("embed_images")
-    began = time.perf_counter()
+def main(params: ImageEncoderParams) -> None:
     embed_image_table(params.model_dump())
-    logging.info("embed_images took %.2f s", time.perf_counter() - began)
 
 
 if __name__ == "__main__":
-    main()
+    run("embed_images", main)

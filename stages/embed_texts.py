@@ -1,17 +1,16 @@
-"""DVC stage embed_texts: captions and test queries -> vectors; the fitted encoder for search."""
-import logging
-import time
+"""DVC stage embed_texts: captions and test queries -> vectors; the fitted encoder for search.
 
+embed_text_table reads data/clean/captions.parquet and writes data/features/texts.npz and
+data/features/text_encoder itself: a cluster's workers load the saved encoder from there.
+"""
 from imagesearch.embedding.texts import embed_text_table
-from imagesearch.stage import start
+from imagesearch.params import TextEncoderParams
+from imagesearch.stage import run
 
 
-def main() -> None:
-    params = start("embed_texts")
-    began = time.perf_counter()
+def main(params: TextEncoderParams) -> None:
     embed_text_table(params.model_dump())
-    logging.info("embed_texts took %.2f s", time.perf_counter() - began)
 
 
 if __name__ == "__main__":
-    main()
+    run("embed_texts", main)

@@ -4,22 +4,21 @@ import logging
 import pandas as pd
 
 from imagesearch import paths
-from imagesearch.serving.index import build_index
-from imagesearch.stage import start
+from imagesearch.data.catalog import catalog_images
 from imagesearch.embedding.vectors import load_vectors
+from imagesearch.params import SearchParams
+from imagesearch.serving.index import IndexParts, build_index
+from imagesearch.stage import run
 
 
-def main() -> None:
-    params = start("index")
+def main(params: SearchParams) -> None:
     images = pd.read_parquet(paths.IMAGES)
     blocked = set(pd.read_parquet(paths.BLOCKED_IMAGES)["image"])
-    manifest = build_index(paths.INDEX, paths.MODEL, paths.TEXT_ENCODER,
-                           images.loc[images["split"] == "test"], load_vectors(paths.IMAGE_VECTORS), blocked,
-                           visual_classifier=paths.VISUAL_CLASSIFIER, seen_photos=images[["image", "sha256"]],
-                           crosslingual_rule=paths.CROSSLINGUAL_RULE, query_aligner=paths.QUERY_ALIGNER,
-                           search=params)
+    manifest = build_index(paths.INDEX, IndexParts.of_pipeline(), catalog_images(images),
+                           load_vectors(paths.IMAGE_VECTORS), blocked, params,
+                           seen_photos=images[["image", "sha256"]])
     logging.info("index: %s", manifest)
 
 
 if __name__ == "__main__":
-    main()
+    run("index", main)

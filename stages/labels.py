@@ -4,11 +4,11 @@ import pandas as pd
 from imagesearch import paths
 from imagesearch.atomic import write_json, write_parquet
 from imagesearch.data.labels import aggregate, agreement
-from imagesearch.stage import start
+from imagesearch.params import LabelsParams
+from imagesearch.stage import run
 
 
-def main() -> None:
-    params = start("labels")
+def main(params: LabelsParams) -> None:
     expert = pd.read_parquet(paths.EXPERT)
     crowd = pd.read_parquet(paths.CROWD)
     pairs, counts = aggregate(expert, crowd, pd.read_parquet(paths.CAPTIONS), params.strategy,
@@ -19,4 +19,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run("labels", main)

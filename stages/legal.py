@@ -10,14 +10,14 @@ import pandas as pd
 from imagesearch import paths
 from imagesearch.atomic import atomic_path, write_csv, write_json, write_parquet
 from imagesearch.data.translations import read_translations
+from imagesearch.embedding.vectors import load_vectors
 from imagesearch.legal.apply import apply_legal_rules
 from imagesearch.legal.hand_labels import load_hand_labels
-from imagesearch.stage import start
-from imagesearch.embedding.vectors import load_vectors
+from imagesearch.params import LegalParams
+from imagesearch.stage import run
 
 
-def main() -> None:
-    params = start("legal")
+def main(params: LegalParams) -> None:
     hand_labels = load_hand_labels()  # a missing file is an error naming it, before any work
     queries = pd.read_parquet(paths.TEST_QUERIES)
     translations = read_translations(paths.RUSSIAN_QUERIES, queries["query_id"])
@@ -40,4 +40,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run("legal", main)

@@ -11,11 +11,11 @@ from imagesearch.embedding.vectors import load_vectors
 from imagesearch.modeling.curves import TrainingCurve
 from imagesearch.modeling.evaluation import cross_validate, fit_with_ablation, oof_curves
 from imagesearch.modeling.relevance import ModelConfig
-from imagesearch.stage import start
+from imagesearch.params import TrainParams
+from imagesearch.stage import run
 
 
-def main() -> None:
-    params = start("train")
+def main(params: TrainParams) -> None:
     config = ModelConfig.from_params(params)
     n_jobs = os.cpu_count() or 1  # folds (and the two final fits) on threads, XGBoost on one each
     pairs = pd.read_parquet(paths.ALLOWED_PAIRS)
@@ -24,8 +24,8 @@ def main() -> None:
     cv = cross_validate(pairs, images, texts, config, params.folds, params.match_threshold, n_jobs=n_jobs)
     logging.info("cross-validation: %s", cv.metrics)
     roc, pr = oof_curves(cv.oof, params.match_threshold)
-    write_csv(paths.PLOTS / "cv_roc.csv", pd.DataFrame(roc))
-    write_csv(paths.PLOTS / "cv_precision_recall.csv", pd.DataFrame(pr))
+    write_csv(paths.CV_ROC, pd.DataFrame(roc))
+    write_csv(paths.CV_PRECISION_RECALL, pd.DataFrame(pr))
     write_parquet(paths.OOF, cv.oof)
     write_json(paths.CV_METRICS, cv.metrics)
 
@@ -37,4 +37,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run("train", main)

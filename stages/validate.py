@@ -1,21 +1,18 @@
 """DVC stage validate: raw tables and images -> clean typed tables + data_quality.json.
 
-Bad params or a whole unusable input file end the stage with one line naming the key or the
-file, line and problem, and exit status 1; nothing is written (outputs are written only after
-everything is validated, each atomically).
+Outputs are written only after everything is validated, each atomically: a whole unusable input
+file ends the stage with one line naming it (imagesearch.stage) and nothing written.
 """
 import logging
-import sys
 
 from imagesearch import paths
 from imagesearch.atomic import write_csv, write_json, write_parquet
-from imagesearch.data.validate import DataError, validate_dataset
-from imagesearch.params import ParamsError
-from imagesearch.stage import start
+from imagesearch.data.validate import validate_dataset
+from imagesearch.params import ValidateParams
+from imagesearch.stage import run
 
 
-def main() -> None:
-    params = start("validate")
+def main(params: ValidateParams) -> None:
     clean = validate_dataset(paths.RAW, params.min_image_side, params.max_image_pixels)
     report = clean.quality_report()
     for name, frame in [(paths.IMAGES, clean.images), (paths.CAPTIONS, clean.captions),
@@ -30,8 +27,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (DataError, ParamsError) as err:
-        print(f"validate: error: {err}", file=sys.stderr)
-        sys.exit(1)
+    run("validate", main)

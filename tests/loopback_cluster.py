@@ -33,7 +33,7 @@ def start_worker(address: str, folder: Path, python: list[str] | None = None,
     if not nanny:
         command.append("--no-nanny")
     env = dict(os.environ if env is None else env, OPENBLAS_CORETYPE="Haswell", HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1")  # as README's worker recipe says
+               TRANSFORMERS_OFFLINE="1")  # docs/cluster.md, "Workers"
     return subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

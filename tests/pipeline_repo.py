@@ -7,7 +7,9 @@ the copied code is what the stages run.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +20,7 @@ import yaml
 from tests.tinydata import write_checksums, write_translations
 
 REPO = Path(__file__).resolve().parents[1]
+RUNNING = re.compile(r"^Running stage '([^']+)'", re.MULTILINE)
 TRANSLATIONS = ["test_queries_ru.tsv", "train_captions_ru.tsv"]
 COPIED = ["stages", "imagesearch", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore"]
 TINY_PARAMS = {
@@ -100,3 +103,23 @@ def make_pipeline_repo(root: Path, dataset: Path, real: bool = False) -> Path:
 
 def dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     return run(repo, sys.executable, "-m", "dvc", *args, check=check)
+
+
+def copy_repo(repo: Path, dest: Path) -> Path:
+    """A full copy of a pipeline repo (git, DVC cache, outputs) at ``dest``: change it freely."""
+    shutil.copytree(repo, dest, symlinks=True, ignore=shutil.ignore_patterns("tmp"))
+    return dest
+
+
+def ran(log: str) -> set[str]:
+    """The stages a ``dvc repro`` log says it ran."""
+    return set(RUNNING.findall(log))
+
+
+def digest(path: Path) -> str:
+    """sha256 over a file, or over a folder's files (names and bytes)."""
+    h = hashlib.sha256()
+    for file in sorted(p for p in ([path] if path.is_file() else path.rglob("*")) if p.is_file()):
+        h.update(file.relative_to(path.parent).as_posix().encode())
+        h.update(file.read_bytes())
+    return h.hexdigest()

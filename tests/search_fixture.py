@@ -5,19 +5,15 @@ The index is built by the production code path on the tiny PIL-drawn dataset
 MiniLM) -> RelevanceModel -> visual classifier -> :func:`imagesearch.serving.index.build_index`. Only the
 model's sizes are shrunk (few trees, fewer feature folds) so the whole build takes seconds.
 
-Used as a pytest plugin: test modules say ``pytest_plugins = ["tests.search_fixture"]``.
+A pytest plugin that tests/conftest.py loads for every test module.
 """
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +42,7 @@ def build_test_index(dataset: Path, work: Path) -> TestIndex:
     from imagesearch.data.validate import validate_dataset
     from imagesearch.embedding.encoders.image import build_image_encoder
     from imagesearch.embedding.encoders.text import build_text_encoder
-    from imagesearch.serving.index import build_index
+    from imagesearch.serving.index import IndexParts, build_index
     from imagesearch.data.labels import aggregate
     from imagesearch.legal.apply import apply_legal_rules
     from imagesearch.legal.hand_labels import load_hand_labels
@@ -91,7 +87,7 @@ def build_test_index(dataset: Path, work: Path) -> TestIndex:
     folder = work / "index"
     # no cross-lingual rule here: trained on the tiny captions' few words it would judge ordinary
     # English query words it never saw (tests/test_legal_crosslingual.py adds one to a copy)
-    build_index(folder, model_dir, text_encoder_dir, catalog, image_set, blocked, classifier_path,
+    build_index(folder, IndexParts(model_dir, text_encoder_dir, classifier_path), catalog, image_set, blocked,
                 seen_photos=images[["image", "sha256"]])
     allowed = tuple(sorted(set(catalog["image"]) - blocked))
     return TestIndex(folder, dataset, allowed, tuple(sorted(set(catalog["image"]) & blocked)), work)

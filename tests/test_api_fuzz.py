@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 
 import imagesearch.serving.web.app as web
 
-pytest_plugins = ["tests.search_fixture"]
 
 STATIC = Path(web.__file__).resolve().parent / "static"
 FUZZ_EXAMPLES = 150  # per API operation
@@ -92,6 +91,7 @@ RUNS = [(p, m, schemathesis.GenerationMode.POSITIVE) for p, m in OPERATIONS] + [
     ("/api/search", "GET", schemathesis.GenerationMode.NEGATIVE)]
 
 
+@pytest.mark.slow  # schemathesis over every route
 @pytest.mark.parametrize("path, method, mode", RUNS, ids=[f"{p}-{g.value}" for p, _, g in RUNS])
 def test_api_conforms_and_never_fails(api_schema, path, method, mode, search_index, recorder, catalog_files):
     """Schemathesis cases from the OpenAPI schema (hypothesis drives them; schemathesis's own
@@ -149,7 +149,7 @@ def test_blocked_and_train_images_are_not_served(client, search_index):
 
 
 def test_zz_fuzzing_figures(tmp_path_factory):
-    """Print (and keep) the size of the fuzzing run; docs/bad_input.md quotes it."""
+    """Print (and keep) the size of the fuzzing run (docs/bad-input.md, "Web API fuzzing")."""
     if not TALLY["requests"]:
         pytest.skip("run with the fuzz tests to get figures")
     figures = dict(sorted(TALLY.items()))

@@ -1,4 +1,4 @@
-"""Bad input (issue #8): a corpus of broken datasets, each made from the tiny dataset by one break.
+"""Bad input: a corpus of broken datasets, each made from the tiny dataset by one break.
 
 Every case ends in exactly one of three ways, and the tables below say which:
 
@@ -12,7 +12,7 @@ Every case ends in exactly one of three ways, and the tables below say which:
 
 For every case that does not fail, every table obeys ``rows in = rows kept + rows quarantined``,
 and "rows in" is counted here independently from the raw files, so no row can vanish unseen.
-docs/bad_input.md is the human-readable version of these tables.
+docs/bad-input.md, "Tables and images" is the human-readable version of these tables.
 """
 from __future__ import annotations
 
@@ -511,7 +511,7 @@ ODD_IMAGES = [c for c in TOLERATED if c.changes_images]
 @pytest.mark.parametrize("case", ODD_IMAGES, ids=[c.name for c in ODD_IMAGES])
 def test_odd_images_survive_the_encoders_input_pipeline(case, pristine, tmp_path):
     """Every image mode that validation keeps decodes to the RGB crop the encoders take."""
-    from imagesearch.embedding.encoders.image import load_rgb, resize_center_crop
+    from imagesearch.embedding.encoders.image_base import load_rgb, resize_center_crop
 
     root = broken_copy(pristine, tmp_path, case.apply)
     clean = validate_dataset(root, MIN_SIDE, MAX_PIXELS, progress=False)
@@ -520,6 +520,7 @@ def test_odd_images_survive_the_encoders_input_pipeline(case, pristine, tmp_path
         assert crop.shape == (224, 224, 3) and crop.dtype == np.uint8
 
 
+@pytest.mark.slow  # the default encoder in float64 over every odd image
 def test_odd_images_embed_with_the_default_encoder(pristine, tmp_path):
     """Grayscale, CMYK, PNG-named-.jpg (and RGBA, paletted, 16-bit) through EfficientNet-Lite0."""
     pytest.importorskip("efficientnet_lite_pytorch")
@@ -577,5 +578,5 @@ def test_validate_stage_writes_report_and_quarantine_file(pristine, tmp_path):
 
 
 def test_corpus_size():
-    """The figures quoted in docs/bad_input.md."""
+    """The figures quoted in docs/bad-input.md, "Tables and images"."""
     assert len(FAIL_FAST) == 19 and len(QUARANTINE) == 28 and len(TOLERATED) == 12

@@ -8,7 +8,6 @@ import pytest
 from imagesearch.serving.batching import MicroBatcher
 from imagesearch.serving.searcher import QueryError
 
-pytest_plugins = ["tests.search_fixture"]
 
 QUERIES = [(f"a {colour} {shape}", k) for colour in ("red", "green", "blue", "yellow")
            for shape in ("circle", "square", "triangle") for k in (1, 3)]

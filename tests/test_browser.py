@@ -21,7 +21,6 @@ from imagesearch.legal.rules import DISCLAIMER, DISCLAIMER_RU
 from imagesearch.serving.limits import DEFAULT_K
 from imagesearch.serving.web.i18n import TEXTS
 
-pytest_plugins = ["tests.search_fixture"]
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,6 @@ from imagesearch.legal.rules import DISCLAIMER
 from imagesearch.legal.visual import VisualClassifier
 from imagesearch.serving.searcher import MAX_QUERY_CHARS
 
-pytest_plugins = ["tests.search_fixture"]
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,7 +24,7 @@ def imagesearch(*args: str | os.PathLike) -> subprocess.CompletedProcess:
     """Run the CLI: the installed ``imagesearch`` script if there is one, else ``python -m``."""
     script = shutil.which("imagesearch")
     command = [script] if script else [sys.executable, "-m", "imagesearch.serving.cli"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, env=env,
                           cwd=REPO, timeout=300)
 
@@ -160,7 +159,7 @@ raise SystemExit(main(sys.argv[1:]))
 
 def test_search_and_legal_check_need_neither_torch_nor_tensorflow(search_index, tmp_path):
     """What requirements-serve.txt promises: search and legal-check run without torch or TF."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-c", WITHOUT_TORCH_AND_TF]
     found = subprocess.run([*command, "search", "a red circle", "-k", "2", "--json", "--index",
                             str(search_index.folder)], capture_output=True, text=True, env=env, cwd=tmp_path)
@@ -174,7 +173,7 @@ def test_search_and_legal_check_need_neither_torch_nor_tensorflow(search_index, 
 
 
 def test_json_paths_work_from_another_working_directory(search_index, tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     found = subprocess.run([sys.executable, "-m", "imagesearch.serving.cli", "search", "a red circle", "-k", "2",
                             "--json", "--index", str(search_index.folder)],
                            capture_output=True, text=True, env=env, cwd=tmp_path)

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests import cpu_paths
-from tests.encoder_fixtures import CAPTIONS, PARAPHRASE, UNRELATED, draw_images
+from tests.encoder_fixtures import CAPTIONS, PARAPHRASE, UNRELATED, draw_images, text_options
 from tests.pipeline_repo import REPO, dvc, make_pipeline_repo
-from tests.test_encoders import image_params, resnet_weights, text_options, tf_models, vl_models  # noqa: F401
+
+pytestmark = pytest.mark.slow  # every encoder and two full dvc repro under two CPU code paths
 
 TEXT_BACKENDS = ("minilm", "use", "tfidf", "tfhub", "clip", "siglip")
 

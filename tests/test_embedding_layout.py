@@ -12,21 +12,26 @@ from imagesearch.hashing import hash_file, hash_tree
 from tests.code_deps import code_closure
 
 REPO = Path(__file__).resolve().parents[1]
-IMAGE_ONLY = {"imagesearch/embedding/encoders/image.py", "imagesearch/embedding/encoders/resnet.py",
-              "imagesearch/embedding/encoders/concat.py", "imagesearch/embedding/images.py"}
+ENCODERS = "imagesearch/embedding/encoders/"
+IMAGE_ONLY = {ENCODERS + f"{name}.py" for name in (
+    "image", "image_base", "efficientnet", "resnet", "tfhub_image", "concat", "vision_language")} | {
+    "imagesearch/embedding/images.py"}
+TEXT_ONLY = {ENCODERS + f"{name}.py" for name in (
+    "text", "text_base", "minilm", "use", "tfidf", "tfhub_text", "vision_language_text", "onnx_export")} | {
+    "imagesearch/embedding/texts.py"}
 
 
-def test_embed_texts_runs_no_image_encoder_code():
+def test_embed_texts_runs_every_text_backend_module_and_no_image_encoder_code():
     closure = code_closure(REPO, Path("stages/embed_texts.py"))
-    assert "imagesearch/embedding/encoders/text.py" in closure
-    assert "imagesearch/embedding/encoders/tfhub.py" in closure
+    assert TEXT_ONLY <= closure, sorted(TEXT_ONLY - closure)
+    assert ENCODERS + "tfhub.py" in closure
     assert not closure & IMAGE_ONLY, sorted(closure & IMAGE_ONLY)
 
 
-def test_embed_images_runs_every_image_backend_module():
+def test_embed_images_runs_every_image_backend_module_and_no_text_encoder_code():
     closure = code_closure(REPO, Path("stages/embed_images.py"))
-    assert IMAGE_ONLY <= closure
-    assert "imagesearch/embedding/encoders/text.py" not in closure
+    assert IMAGE_ONLY <= closure, sorted(IMAGE_ONLY - closure)
+    assert not closure & TEXT_ONLY, sorted(closure & TEXT_ONLY)
 
 
 def test_one_normaliser_and_one_hasher_in_the_package():

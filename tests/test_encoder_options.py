@@ -1,16 +1,12 @@
 """Options of the image backends: flip test-time augmentation and a larger input (offline, CPU)."""
 from __future__ import annotations
 
-import os
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
 
-os.environ["HF_HUB_OFFLINE"] = "1"
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image, ImageOps  # noqa: E402
-
-from imagesearch.embedding.encoders.image import build_image_encoder  # noqa: E402
-from tests.encoder_fixtures import draw_images  # noqa: E402
+from imagesearch.embedding.encoders.image import build_image_encoder
+from tests.encoder_fixtures import draw_images
 
 LITE0 = "efficientnet-lite0"
 
@@ -47,6 +43,7 @@ def test_defaults_are_unchanged(default_encoder):
     assert "tta_flip" not in str(default_encoder.identity())
 
 
+@pytest.mark.slow  # Lite2 with flip TTA, twice
 def test_flip_tta_shapes_norms_determinism(images, default_encoder):
     tta = encoder({"tta_flip": True})
     vectors = tta.encode(images)

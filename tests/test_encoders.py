@@ -1,82 +1,26 @@
 """Every image and text backend, on tiny inputs made here (offline, CPU)."""
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
-os.environ["HF_HUB_OFFLINE"] = "1"
+import numpy as np
+import pytest
+from PIL import Image
 
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from imagesearch.embedding.encoders.image import IMAGE_ENCODERS, build_image_encoder  # noqa: E402
-from imagesearch.embedding.encoders.text import TEXT_ENCODERS, build_text_encoder, load_text_encoder  # noqa: E402
-from tests.test_vision_language import build_tiny_clip, build_tiny_siglip  # noqa: E402
-from tests.encoder_fixtures import (  # noqa: E402
+from imagesearch.embedding.encoders.image import IMAGE_ENCODERS, build_image_encoder
+from imagesearch.embedding.encoders.text import TEXT_ENCODERS, build_text_encoder, load_text_encoder
+from tests.encoder_fixtures import (
     CAPTIONS,
     PARAPHRASE,
     UNRELATED,
-    build_tf_image_model,
-    build_tf_text_model,
     draw_images,
+    text_options,
 )
 
 
 @pytest.fixture(scope="session")
 def images(tmp_path_factory) -> list[Path]:
     return draw_images(tmp_path_factory.mktemp("images"), n=5)
-
-
-@pytest.fixture(scope="session")
-def resnet_weights(tmp_path_factory) -> dict[str, Path]:
-    """state_dicts of randomly initialised torchvision ResNets, saved as a user would."""
-    import torch
-    import torchvision
-
-    folder = tmp_path_factory.mktemp("weights")
-    out = {}
-    for arch in ("resnet18", "resnet50"):
-        torch.manual_seed(0)
-        out[arch] = folder / f"{arch}.pt"
-        torch.save(getattr(torchvision.models, arch)(weights=None).state_dict(), out[arch])
-    return out
-
-
-@pytest.fixture(scope="session")
-def tf_models(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("tfhub")
-    return {"image": build_tf_image_model(folder / "image"), "text": build_tf_text_model(folder / "text")}
-
-
-@pytest.fixture(scope="session")
-def vl_models(tmp_path_factory) -> dict[str, Path]:
-    """Tiny random-weight CLIP and SigLIP folders (tests/test_vision_language.py)."""
-    folder = tmp_path_factory.mktemp("vision_language")
-    return {"clip": build_tiny_clip(folder / "clip"), "siglip": build_tiny_siglip(folder / "siglip")}
-
-
-@pytest.fixture
-def image_params(resnet_weights, tf_models, vl_models):
-    """Params for every registered image backend (a new backend must be added here)."""
-    return {
-        "concat": {"encoders": [{"encoder": "efficientnet-lite0"},
-                                {"encoder": "resnet18", "options": {"weights_path": str(resnet_weights["resnet18"])}}]},
-        "efficientnet-lite0": {},
-        "efficientnet-lite1": {},
-        "efficientnet-lite2": {},
-        "resnet18": {"weights_path": str(resnet_weights["resnet18"])},
-        "resnet50": {"weights_path": str(resnet_weights["resnet50"])},
-        "tfhub": {"handle": str(tf_models["image"])},
-        "clip": {"model": str(vl_models["clip"])},
-        "siglip": {"model": str(vl_models["siglip"])},
-    }
-
-
-def text_options(name: str, tf_models: dict[str, Path], vl_models: dict[str, Path]) -> dict:
-    return {"minilm": {}, "use": {}, "tfidf": {"dim": 4}, "tfhub": {"handle": str(tf_models["text"])},
-            "clip": {"model": str(vl_models["clip"])}, "siglip": {"model": str(vl_models["siglip"])}}[name]
 
 
 def assert_unit_rows(vectors: np.ndarray, n: int, dim: int) -> None:
@@ -97,6 +41,26 @@ def test_registries_know_the_backends():
 def test_unknown_encoder_lists_known_ones(build):
     with pytest.raises(ValueError, match=r"unknown .* encoder 'nope'; known: .*"):
         build({"encoder": "nope"})
+
+
+def test_a_backend_registers_only_under_a_listed_name():
+    with pytest.raises(ValueError, match="'vit' is not listed in encoders/names.py"):
+        IMAGE_ENCODERS.register("vit")
+    assert "vit" not in IMAGE_ENCODERS
+
+
+def test_params_and_the_registries_import_no_encoder_code():
+    """The names and the tables are leaves: validating params loads no backend, torch or numpy."""
+    import subprocess
+    import sys
+
+    code = ("import sys, imagesearch.params, imagesearch.embedding.encoders.registry\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numpy', 'PIL', 'tqdm')\n"
+            "             or m.startswith('imagesearch.embedding.encoders.') and not m.endswith(\n"
+            "                 ('.names', '.registry', '.base'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"
 
 
 def test_bad_params_fail_at_build_time():

@@ -92,4 +92,4 @@ def test_the_stage_exits_1_with_one_error_line_and_no_traceback(dataset: Path, t
                             capture_output=True, text=True)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert "train_dataset.csv" in result.stderr and "dvc checkout data/raw" in result.stderr
+    assert "train_dataset.csv" in result.stderr and "dvc checkout fetch_data" in result.stderr

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.pipeline_repo import commit_all, dvc, make_pipeline_repo, run
 
 
+@pytest.mark.slow  # dvc repro in a real repo
 def test_failed_validate_keeps_the_last_good_data_quality_metrics(tmp_path: Path, tiny_dataset: Path) -> None:
     repo = make_pipeline_repo(tmp_path / "repo", tiny_dataset)
     dvc(repo, "repro", "validate")
@@ -24,6 +27,7 @@ def test_failed_validate_keeps_the_last_good_data_quality_metrics(tmp_path: Path
     assert run(repo, "git", "status", "--porcelain", "metrics").stdout == ""
 
 
+@pytest.mark.slow  # dvc repro in a real repo
 def test_restores_from_the_run_cache_when_the_good_run_was_never_committed(
         tmp_path: Path, tiny_dataset: Path) -> None:
     repo = make_pipeline_repo(tmp_path / "repo", tiny_dataset)

@@ -4,10 +4,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import os
 from pathlib import Path
-
-os.environ["HF_HUB_OFFLINE"] = "1"
 
 import numpy as np
 import pandas as pd
@@ -16,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from imagesearch.params import ParamsError
+from imagesearch.params import ParamsError, section
 from imagesearch.legal.policy import LegalPolicy, legal_check_lines
 from imagesearch.legal.propagation import blocked_images_from_captions
 from imagesearch.legal.rules import DISCLAIMER, Verdict
@@ -279,7 +276,7 @@ def _run_stage(root: Path) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     with contextlib.chdir(root):
-        module.main()
+        module.main(section("legal"))
 
 
 def _write_params(root: Path, legal: dict) -> None:

@@ -2,12 +2,9 @@
 and the Russian dictionary do not know, and serving loads exactly what the stage measured."""
 from __future__ import annotations
 
-import os
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-pytest_plugins = ["tests.search_fixture"]
 
 from imagesearch.legal.crosslingual import CrosslingualWordRule, fit_crosslingual_rule, words_of  # noqa: E402
 from imagesearch.legal.policy import LegalPolicy, legal_check_lines  # noqa: E402

@@ -5,10 +5,7 @@ are in the repository. Skipped where that folder is absent.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-os.environ["HF_HUB_OFFLINE"] = "1"
 
 import pandas as pd
 import pytest

@@ -116,9 +116,6 @@ def test_the_disguises_users_tried_are_blocked(text: str) -> None:
     assert RULE.check(text).blocked
 
 
-pytest_plugins = ["tests.search_fixture"]
-
-
 @pytest.mark.parametrize("query", ["Девочки танцуют на сцене", "Малыши на детской площадке", "ａ ｂｏｙ",
                                    "b\u200boy", "gіrl", "girI"])
 def test_search_gives_the_disclaimer_in_every_language_and_spelling(searcher, query: str) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imagesearch.errors import InputError
 from imagesearch.legal.hand_labels import HAND_LABELS_PATH, load_hand_labels
 from imagesearch.legal.policy import LegalPolicy, legal_check_lines
 from imagesearch.legal.rules import TEXT_RULES, Verdict, register_text_rule
@@ -14,8 +15,6 @@ from imagesearch.legal.text_rule import TERMS_PATH, TextRule, load_text_rule
 from imagesearch.legal.tokens import Tokenizer
 from imagesearch.legal.visual import fit_visual_classifier
 from imagesearch.serving.searcher import Searcher
-
-pytest_plugins = ["tests.search_fixture"]
 
 
 @dataclass(frozen=True)
@@ -92,12 +91,12 @@ def test_hand_labels_live_beside_the_term_list() -> None:
 
 
 def test_missing_or_broken_hand_labels_are_an_error_naming_the_file(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=str(tmp_path / "none.csv")):
+    with pytest.raises(InputError, match=str(tmp_path / "none.csv")):
         load_hand_labels(tmp_path / "none.csv")
     broken = tmp_path / "broken.csv"
     broken.write_text("query_id,child\na.jpg#0,1\na.jpg#1,yes\n")
-    with pytest.raises(ValueError, match=r"broken.csv: line 3: child must be 0 or 1"):
+    with pytest.raises(InputError, match=r"broken.csv: line 3: child must be 0 or 1"):
         load_hand_labels(broken)
     (tmp_path / "cols.csv").write_text("id,label\nx,1\n")
-    with pytest.raises(ValueError, match="missing columns"):
+    with pytest.raises(InputError, match="missing columns"):
         load_hand_labels(tmp_path / "cols.csv")

@@ -12,7 +12,8 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")  # torch.onnx.export (TorchScript exporter) needs it at export time
 
 from imagesearch.embedding.encoders.text import build_text_encoder  # noqa: E402
-from imagesearch.embedding.onnx_query import CONFIG_FILE, OnnxTextEncoder, export_minilm_onnx  # noqa: E402
+from imagesearch.embedding.encoders.minilm import export_minilm_onnx  # noqa: E402
+from imagesearch.embedding.onnx_query import CONFIG_FILE, OnnxTextEncoder  # noqa: E402
 from tests.encoder_fixtures import CAPTIONS, PARAPHRASE, UNRELATED  # noqa: E402
 
 SENTENCES = [

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imagesearch.params import (IMAGE_ENCODER_NAMES, TEXT_ENCODER_NAMES, Params, ParamsError, load_params,
-                                section)
+from imagesearch.embedding.encoders.names import IMAGE_ENCODER_NAMES, TEXT_ENCODER_NAMES
+from imagesearch.params import Params, ParamsError, load_params, section
 
 REPO = Path(__file__).resolve().parents[1]
 

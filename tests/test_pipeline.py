@@ -7,16 +7,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.pipeline_repo import dvc, make_pipeline_repo, set_param
+from tests.pipeline_repo import copy_repo, dvc, set_param
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def repro_repo(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path) -> Path:
-    repo = make_pipeline_repo(tmp_path_factory.mktemp("pipeline") / "repo", tiny_dataset)
-    dvc(repo, "repro")
-    return repo
+def repro_repo(tmp_path_factory: pytest.TempPathFactory, built_pipeline: Path) -> Path:
+    return copy_repo(built_pipeline, tmp_path_factory.mktemp("pipeline") / "repo")
 
 
 def test_repro_writes_every_output(repro_repo: Path) -> None:

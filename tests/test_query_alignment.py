@@ -10,7 +10,6 @@ import pytest
 from imagesearch.data.translations import TranslationError, read_translations
 from imagesearch.embedding.query_alignment import QueryAligner, RoutedQueryEncoder, is_english
 
-pytest_plugins = ["tests.search_fixture"]
 
 VOCABULARY = frozenset("a dog is running on the beach man rides bike in city".split())
 

@@ -16,10 +16,9 @@ from hypothesis import strategies as st
 
 from imagesearch.embedding.vectors import VectorSet, load_vectors
 from imagesearch.params import SearchParams
-from imagesearch.serving.index import build_index
+from imagesearch.serving.index import IndexParts, build_index
 from imagesearch.serving.searcher import Searcher
 
-pytest_plugins = ["tests.search_fixture"]
 
 N_IMAGES, N_BLOCKED = 400, 60
 WORDS = ["a", "red", "green", "blue", "circle", "square", "triangle", "on", "plain", "background",
@@ -47,8 +46,8 @@ def both_searchers(search_index, tmp_path_factory) -> tuple[Searcher, Searcher, 
     loaded = []
     for name, search in (("exhaustive", SearchParams(two_stage_from=N_IMAGES - N_BLOCKED + 1)),
                          ("two_stage", SearchParams(two_stage_from=N_IMAGES - N_BLOCKED, candidates=N_IMAGES))):
-        manifest = build_index(root / name, work / "model", work / "text_encoder", images, image_set, blocked,
-                               work / "visual_classifier.joblib", search=search)
+        parts = IndexParts(work / "model", work / "text_encoder", work / "visual_classifier.joblib")
+        manifest = build_index(root / name, parts, images, image_set, blocked, search)
         assert manifest["search"] == name and manifest["indexed_images"] == N_IMAGES - N_BLOCKED
         loaded.append(Searcher.load(root / name))
     assert (root / "two_stage" / "two_stage").is_dir() and not (root / "two_stage" / "image_side.joblib").exists()

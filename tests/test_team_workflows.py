@@ -13,7 +13,6 @@ default remote. Every other test starts where a teammate starts: ``git clone`` +
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -23,11 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline_repo import REPO, commit_all, dvc, make_pipeline_repo, run, set_param
+from tests.pipeline_repo import REPO, commit_all, digest, dvc, make_pipeline_repo, ran, run, set_param
 
 pytestmark = pytest.mark.slow
 
-RUNNING = re.compile(r"^Running stage '([^']+)'", re.MULTILINE)
 REMOTE_DIR = "imagesearch-dvc-remote"  # what .dvc/config's default remote names, beside the repo
 PULLED = [  # what a teammate gets from `dvc pull`: raw data, clean tables, features, models, index
     "data/raw/train_dataset.csv", "data/raw/test_images", "data/clean/images.parquet",
@@ -40,19 +38,6 @@ IN_GIT = ["dvc.lock", "metrics/cv.json", "metrics/test.json", "metrics/plots/cv_
 TFIDF_DIM = "+embed_texts.options={dim: 8}"
 OUTS = ["data/raw", "data/clean", "data/labels", "data/legal", "data/features", "data/model",
         "data/train", "data/index"]
-
-
-def ran(log: str) -> set[str]:
-    return set(RUNNING.findall(log))
-
-
-def digest(path: Path) -> str:
-    """sha256 over a file, or over a folder's files (names and bytes)."""
-    h = hashlib.sha256()
-    for file in sorted(p for p in ([path] if path.is_file() else path.rglob("*")) if p.is_file()):
-        h.update(file.relative_to(path.parent).as_posix().encode())
-        h.update(file.read_bytes())
-    return h.hexdigest()
 
 
 def clone(origin: Path, dest: Path) -> Path:

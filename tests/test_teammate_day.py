@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline_repo import REPO, commit_all, dvc, make_pipeline_repo, run, set_param
-from tests.test_team_workflows import digest, ran
+from tests.pipeline_repo import REPO, commit_all, digest, dvc, make_pipeline_repo, ran, run, set_param
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +96,8 @@ def test_teammate_clone_then_make_pipeline_restores_everything_and_computes_noth
 
     # a param value A already ran: restored from the run-cache, not recomputed. (Only for stages
     # whose outputs are all DVC-cached: `dvc push --run-cache` does not upload `cache: false`
-    # files, so train and evaluate, with their metrics in git, are recomputed here; README.)
+    # files, so train and evaluate, with their metrics in git, are recomputed here;
+    # docs/team.md, "A teammate's first day".)
     set_param(mate, ("embed_texts", "batch_size"), 7)
     log = make(mate, "pipeline")
     assert ran(log) == set() and "Stage 'embed_texts' is cached - skipping run" in log, log

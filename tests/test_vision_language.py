@@ -1,15 +1,9 @@
 """CLIP and SigLIP backends (image and text towers) on tiny random-weight models built here, offline.
 
-The builders (:func:`build_tiny_clip`, :func:`build_tiny_siglip`) write a folder like a hub
-snapshot: config + weights (``save_pretrained``), a tokenizer ``AutoTokenizer`` loads, and the
-image processor config; other tests may import them to get params for these backends.
+The builders (``tests.encoder_fixtures.build_tiny_clip`` / ``build_tiny_siglip``) write a folder
+like a hub snapshot: config + weights, a tokenizer ``AutoTokenizer`` loads, the image processor.
 """
 from __future__ import annotations
-
-import os
-
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 import json  # noqa: E402
 import subprocess  # noqa: E402
@@ -24,93 +18,19 @@ pytest.importorskip("transformers")
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from imagesearch.embedding.encoders import vision_language as vl  # noqa: E402
-from imagesearch.embedding.encoders.image import IMAGE_ENCODERS, build_image_encoder, load_rgb  # noqa: E402
+from imagesearch.embedding.encoders import vl_common as vl  # noqa: E402
+from imagesearch.embedding.encoders.image import IMAGE_ENCODERS, build_image_encoder  # noqa: E402
+from imagesearch.embedding.encoders.image_base import load_rgb  # noqa: E402
+from imagesearch.embedding.encoders.names import IMAGE_ENCODER_NAMES, TEXT_ENCODER_NAMES  # noqa: E402
 from imagesearch.embedding.encoders.text import TEXT_ENCODERS, build_text_encoder, load_text_encoder  # noqa: E402
 from imagesearch.embedding.onnx_query import OnnxTextEncoder  # noqa: E402
-from imagesearch.params import IMAGE_ENCODER_NAMES, TEXT_ENCODER_NAMES  # noqa: E402
-from tests.encoder_fixtures import CAPTIONS, PARAPHRASE, UNRELATED, draw_images  # noqa: E402
+from tests.encoder_fixtures import (CAPTIONS, PARAPHRASE, UNRELATED, WORDS, build_tiny_clip,  # noqa: E402
+                                    build_tiny_siglip, draw_images)
 
 FAMILIES = ("clip", "siglip")
 NOT_CACHED = "not in the local cache: run once with network, or point options.model at a folder"
-WORDS = ["a", "dog", "runs", "across", "the", "green", "grass", "black", "is", "running", "on",
-         "lawn", "two", "people", "ride", "bicycles", "down", "city", "street", "man", "climbs",
-         "snow", "woman", "red", "coat", "walks", "in", "children", "pool", "word"]
 TEXTS = [*CAPTIONS, *PARAPHRASE, UNRELATED, "", "a", "Two DOGS!", "Ünïcödé café",
          "word " * 40]  # the last one is longer than the towers' 16 positions: truncated
-
-
-# -- tiny models ---------------------------------------------------------------------------------
-def _clip_tokenizer_files(folder: Path) -> None:
-    """vocab.json + merges.txt of a small byte-level BPE: letters, and whole words via merges."""
-    vocab: dict[str, int] = {"<|startoftext|>": 0}
-    for letter in "abcdefghijklmnopqrstuvwxyz":
-        vocab.setdefault(letter, len(vocab))
-        vocab.setdefault(letter + "</w>", len(vocab))
-    merges = []
-    for word in WORDS:
-        parts = list(word[:-1]) + [word[-1] + "</w>"]
-        while len(parts) > 1:
-            merges.append(f"{parts[0]} {parts[1]}")
-            parts = [parts[0] + parts[1]] + parts[2:]
-            vocab.setdefault(parts[0], len(vocab))
-    vocab["<|endoftext|>"] = len(vocab)
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(dict.fromkeys(merges)) + "\n")
-
-
-def build_tiny_clip(folder: Path, seed: int = 0) -> Path:
-    """A random-weight CLIP (hidden 32, 2 layers, 2 heads, 32 px images in 8 px patches,
-    projection 16) with a CLIPTokenizer and CLIPImageProcessor, saved into ``folder``."""
-    import torch
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenizer
-
-    folder.mkdir(parents=True, exist_ok=True)
-    _clip_tokenizer_files(folder)
-    tokenizer = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
-    vocab_size = len(tokenizer.get_vocab())
-    eos = tokenizer.convert_tokens_to_ids("<|endoftext|>")
-    config = CLIPConfig(
-        text_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=64, vocab_size=vocab_size, max_position_embeddings=16,
-                         bos_token_id=0, eos_token_id=eos, pad_token_id=eos),
-        vision_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                           intermediate_size=64, image_size=32, patch_size=8),
-        projection_dim=16)
-    torch.manual_seed(seed)
-    CLIPModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    CLIPImageProcessor(size=32, crop_size=32).save_pretrained(folder)
-    return folder
-
-
-def build_tiny_siglip(folder: Path, seed: int = 0) -> Path:
-    """A random-weight SigLIP (hidden 32, 2 layers, 2 heads, 32 px images in 8 px patches) with a
-    word-level ``tokenizers`` tokenizer (eos = pad = ``</s>``, as SigLIP's) and its processor."""
-    import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast, SiglipConfig, SiglipImageProcessor, SiglipModel
-
-    folder.mkdir(parents=True, exist_ok=True)
-    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, **{"▁" + w: i + 3 for i, w in enumerate(WORDS)}}
-    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    backend.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
-    backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Punctuation("removed"),
-                                                     pre_tokenizers.Metaspace()])
-    backend.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="</s>", pad_token="</s>",
-                                        unk_token="<unk>", model_max_length=16)
-    config = SiglipConfig(
-        text_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=64, vocab_size=len(vocab), max_position_embeddings=16,
-                         bos_token_id=None, eos_token_id=1, pad_token_id=1),
-        vision_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                           intermediate_size=64, image_size=32, patch_size=8))
-    torch.manual_seed(seed)
-    SiglipModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    SiglipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
-    return folder
 
 
 DIMS = {"clip": 16, "siglip": 32}

@@ -1,6 +1,6 @@
 """The whole pipeline with a vision–language model on both sides, through `dvc exp run -S`.
 
-A tiny random-weight CLIP (tests/test_vision_language.py builds it) embeds the tiny dataset's
+A tiny random-weight CLIP (tests/encoder_fixtures.py builds it) embeds the tiny dataset's
 photos and texts; the experiment runs every stage after validate, the index carries the ONNX copy
 of CLIP's text tower, and search answers through it (no torch), the legal rule in front.
 """
@@ -11,15 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline_repo import commit_all, dvc, make_pipeline_repo
-from tests.test_vision_language import build_tiny_clip
+from tests.pipeline_repo import dvc
+from tests.encoder_fixtures import build_tiny_clip
 
 
 @pytest.mark.slow
-def test_dvc_exp_run_with_clip_on_both_sides_then_search(tmp_path: Path, tiny_dataset: Path) -> None:
-    repo = make_pipeline_repo(tmp_path / "repo", tiny_dataset)
-    dvc(repo, "repro")
-    commit_all(repo, "baseline")
+def test_dvc_exp_run_with_clip_on_both_sides_then_search(tmp_path: Path, pipeline_copy: Path) -> None:
+    repo = pipeline_copy
     model = build_tiny_clip(tmp_path / "tiny-clip")
     log = dvc(repo, "exp", "run", "-n", "clip",
               "-S", "embed_images.encoder=clip", "-S", f"+embed_images.options.model={model}",

@@ -15,8 +15,6 @@ from imagesearch.serving.limits import DEFAULT_K, MAX_K, MAX_QUERY_CHARS
 from imagesearch.serving.web import i18n
 from imagesearch.serving.web.app import SearchResponse, create_app
 
-pytest_plugins = ["tests.search_fixture"]
-
 
 @pytest.fixture(scope="module")
 def shared_client(searcher) -> Iterator[TestClient]:

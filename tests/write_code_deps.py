@@ -12,7 +12,7 @@ text = Path('dvc.yaml').read_text()
 stages = yaml.safe_load(text)['stages']
 out = text
 for name, st in stages.items():
-    script = re.search(r'python\s+(stages/\S+\.py)', st['cmd']).group(1)
+    script = re.search(r'(stages/\S+\.py)', st['cmd']).group(1)
     code = sorted(code_closure(repo, Path(script)))
     code = [script] + [c for c in code if c != script]
     old = [d for d in st['deps'] if d.endswith('.py')]

@@ -30,6 +30,7 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from imagesearch.atomic import atomic_path
+from imagesearch.errors import InputError
 from imagesearch.hashing import hash_file
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ LOCAL_ZIP = Path("data/dsplus_integrated_project_4.zip")
 ZIP_TOP_FOLDER = "to_upload"
 
 
-class DatasetError(RuntimeError):
+class DatasetError(InputError):
     """The dataset could not be obtained or does not match its frozen checksums."""
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-class DataError(ValueError):
+from imagesearch.errors import InputError
+
+class DataError(InputError):
     """A whole input file is unusable; the message names the file, the line and the problem."""
 
 

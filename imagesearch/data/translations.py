@@ -2,7 +2,8 @@
 
 A file is tab-separated with a header ``query_id<TAB>query_ru``: one row per text, keyed by the
 dataset's ids (``test_queries_ru.tsv``: every test query; ``train_captions_ru.tsv``: every train
-caption). The translations were written for this project (README, "Queries in Russian").
+caption). The translations were written for this project (docs/search-and-serving.md,
+"Queries in Russian").
 """
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from imagesearch.errors import InputError
+
 COLUMNS = ["query_id", "query_ru"]
 
 
-class TranslationError(ValueError):
+class TranslationError(InputError):
     """The translations file is malformed; the message names the file, the line and the problem."""
 
 

@@ -1,8 +1,8 @@
 """Validation: raw tables and images -> clean typed tables, every row kept or quarantined.
 
-Policy (README, "Bad input"): a problem with a whole file (missing, not UTF-8, wrong number of
-columns throughout, a header where none belongs, no rows) fails fast with the file, line and
-problem. A problem with one row or one image quarantines it under a named reason; every input row
+Policy (docs/bad-input.md, "Policy"): a problem with a whole file (missing, not UTF-8, wrong
+number of columns throughout, a header where none belongs, no rows) fails fast with the file, line
+and problem. A problem with one row or one image quarantines it under a named reason; every input row
 is either kept or counted (``rows_in == rows_kept + rows_quarantined``).
 """
 from __future__ import annotations

@@ -20,7 +20,8 @@ import pandas as pd
 from imagesearch import paths
 from imagesearch.cluster import cluster_client, map_in_order
 from imagesearch.embedding.cache import DEFAULT_ROOT, EmbeddingCache, encode_cached, file_key
-from imagesearch.embedding.encoders.image import ImageEncoder, build_image_encoder
+from imagesearch.embedding.encoders.image import build_image_encoder
+from imagesearch.embedding.encoders.image_base import ImageEncoder
 from imagesearch.embedding.vectors import VectorSet, save_vectors
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,8 @@ from imagesearch import paths
 from imagesearch.atomic import atomic_path
 from imagesearch.cluster import cluster_client, map_in_order
 from imagesearch.embedding.cache import DEFAULT_ROOT, EmbeddingCache, encode_cached, text_key
-from imagesearch.embedding.encoders.text import TextEncoder, build_text_encoder, load_text_encoder
+from imagesearch.embedding.encoders.text import build_text_encoder, load_text_encoder
+from imagesearch.embedding.encoders.text_base import TextEncoder
 from imagesearch.embedding.vectors import VectorSet, save_vectors
 
 log = logging.getLogger(__name__)

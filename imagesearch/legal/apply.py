@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from imagesearch.data.catalog import catalog_images
 from imagesearch.embedding.vectors import VectorSet
 from imagesearch.legal.crosslingual import CrosslingualWordRule, fit_crosslingual_rule
 from imagesearch.legal.hand_labels import binary_scores, scores_by_language
@@ -183,7 +184,7 @@ def run_visual_classifier(images: pd.DataFrame, covered: set[str], blocked_by_ca
         rule="visual", words="", via_query_id="")
 
     # the classifier on the test catalog as if its captions were missing
-    test_imgs = sorted(images.loc[images["split"] == "test", "image"])
+    test_imgs = list(catalog_images(images)["image"])
     test_covered = [i for i in test_imgs if i in covered]
     truth = [i in blocked_by_captions for i in test_covered]
     catalog_check = binary_scores(

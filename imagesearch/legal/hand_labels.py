@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from imagesearch.errors import InputError
+
 HAND_LABELS_PATH = Path(__file__).with_name("hand_labels.csv")
 RUSSIAN_LABELS_PATH = Path(__file__).with_name("hand_labels_ru.csv")
 PROBES_PATH = Path(__file__).with_name("probes_multilingual.csv")
@@ -22,19 +24,19 @@ COLUMNS = ("query_id", "child")
 
 
 def load_hand_labels(path: str | Path = HAND_LABELS_PATH, columns: tuple[str, ...] = COLUMNS) -> pd.DataFrame:
-    """Rows with ``columns`` and child 0/1; FileNotFoundError / ValueError name the file and problem."""
+    """Rows with ``columns`` and child 0/1; an :class:`InputError` names the file and problem."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: hand labels for the legal text rule are missing "
+        raise InputError(f"{path}: hand labels for the legal text rule are missing "
                                 "(query_id,child rows; see hand_labels.md beside the term list)")
     labels = pd.read_csv(path, dtype={c: str for c in columns if c != "child"})
     missing = [c for c in columns if c not in labels.columns]
     if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
+        raise InputError(f"{path}: missing columns {missing}")
     child = pd.to_numeric(labels["child"], errors="coerce")
     bad = ~child.isin([0, 1])
     if bad.any():
-        raise ValueError(f"{path}: line {int(bad.to_numpy().argmax()) + 2}: child must be 0 or 1")
+        raise InputError(f"{path}: line {int(bad.to_numpy().argmax()) + 2}: child must be 0 or 1")
     return labels.assign(child=child.astype(int))
 
 

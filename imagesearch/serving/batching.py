@@ -5,7 +5,7 @@ the first waiting request, then whatever else arrives within ``max_wait_ms`` (up
 ``max_batch``), and answer them with one :meth:`Searcher.rank` call: one ONNX encoder
 run and one scoring call instead of one each per query. The wait is bounded, so a lone query
 is delayed by at most ``max_wait_ms``. Whether it pays depends on the machine and the load:
-``benchmarks/bench_serving.py --batch`` measures it (README, "Serving").
+``benchmarks/bench_serving.py --batch`` measures it (docs/performance.md, "Serving").
 """
 from __future__ import annotations
 

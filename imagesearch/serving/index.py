@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,27 +39,43 @@ def build_two_stage(model: RelevanceModel, vectors: np.ndarray, search: SearchPa
                                 search.candidates)
 
 
-def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, images: pd.DataFrame,
-                image_set: VectorSet, blocked: set[str], visual_classifier: Path | None = None,
-                seen_photos: pd.DataFrame | None = None, crosslingual_rule: Path | None = None,
-                query_aligner: Path | None = None, search: SearchParams | None = None) -> dict:
+@dataclass(frozen=True)
+class IndexParts:
+    """The pipeline's artifacts that an index copies in. The optional ones may be absent (tests
+    build indexes without them): ``visual_classifier`` (the legal stage's joblib file) lets
+    ``imagesearch score`` flag an uploaded photo that no caption describes; ``crosslingual_rule``
+    (its JSON word rule) checks queries in languages the term list lacks; ``query_aligner`` (the
+    align_queries stage's map) ranks non-English queries in the model's space."""
+
+    model: Path
+    text_encoder: Path
+    visual_classifier: Path | None = None
+    crosslingual_rule: Path | None = None
+    query_aligner: Path | None = None
+
+    @classmethod
+    def of_pipeline(cls) -> IndexParts:
+        """Every part, where the pipeline's stages write them (:mod:`imagesearch.paths`)."""
+        return cls(paths.MODEL, paths.TEXT_ENCODER, paths.VISUAL_CLASSIFIER, paths.CROSSLINGUAL_RULE,
+                   paths.QUERY_ALIGNER)
+
+
+def build_index(folder: str | Path, parts: IndexParts, images: pd.DataFrame, image_set: VectorSet,
+                blocked: set[str], search: SearchParams = SearchParams(),
+                seen_photos: pd.DataFrame | None = None) -> dict:
     """Write the index for the catalog ``images`` (image, path) minus ``blocked``; return its manifest.
 
-    ``visual_classifier`` (the legal stage's joblib file) is copied in so that ``imagesearch score``
-    can flag an uploaded image that no caption describes, and ``crosslingual_rule`` (its JSON
-    word rule) so that queries in languages the term list lacks are checked too; ``query_aligner``
-    (the align_queries stage's map) so that non-English queries are ranked in the model's space.
     ``search`` (the params' ``index`` section) decides from which catalog size the index holds the
     two-stage search (``two_stage/``: FAISS candidates + compact image side) instead of the full
     per-image precomputation (``image_side.joblib``) that is scored exhaustively.
-    ``manifest["image_encoder"]`` is the encoder description stored with the image vectors (``VectorSet.encoder``), from which the
-    scorer rebuilds the same image encoder. ``seen_photos`` (image, sha256) are every photo the
-    pipeline judged, train and catalog: their verdicts are stored by content hash so that
-    ``score`` refuses a blocked photo under any name and asks the classifier only about new ones.
+    ``manifest["image_encoder"]`` is the encoder description stored with the image vectors
+    (``VectorSet.encoder``), from which the scorer rebuilds the same image encoder. ``seen_photos``
+    (image, sha256) are every photo the pipeline judged, train and catalog: their verdicts are
+    stored by content hash so that ``score`` refuses a blocked photo under any name and asks the
+    classifier only about new ones.
     """
-    model = RelevanceModel.load(model_dir)
+    model = RelevanceModel.load(parts.model)
     catalog = images.loc[~images["image"].isin(blocked), ["image", "path"]].sort_values("image")
-    search = search or SearchParams()
     two_stage = len(catalog) >= search.two_stage_from
     manifest = {
         "search": "two_stage" if two_stage else "exhaustive",
@@ -66,21 +83,21 @@ def build_index(folder: str | Path, model_dir: Path, text_encoder_dir: Path, ima
         "indexed_images": int(len(catalog)),
         "blocked_images_left_out": int(images["image"].isin(blocked).sum()),
         "image_encoder": image_set.encoder,
-        "visual_classifier": VISUAL_CLASSIFIER_FILE if visual_classifier is not None else None,
-        "crosslingual_rule": paths.INDEX_CROSSLINGUAL_RULE if crosslingual_rule is not None else None,
-        "query_aligner": paths.INDEX_QUERY_ALIGNER if query_aligner is not None else None,
+        "visual_classifier": VISUAL_CLASSIFIER_FILE if parts.visual_classifier is not None else None,
+        "crosslingual_rule": paths.INDEX_CROSSLINGUAL_RULE if parts.crosslingual_rule is not None else None,
+        "query_aligner": paths.INDEX_QUERY_ALIGNER if parts.query_aligner is not None else None,
         "photo_verdicts": int(seen_photos["sha256"].nunique()) if seen_photos is not None else 0,
     }
     with atomic_path(folder) as tmp:
         tmp.mkdir()
-        shutil.copytree(model_dir, tmp / "model")
-        shutil.copytree(text_encoder_dir, tmp / "text_encoder")
-        if visual_classifier is not None:
-            shutil.copy2(visual_classifier, tmp / VISUAL_CLASSIFIER_FILE)
-        if crosslingual_rule is not None:
-            shutil.copy2(crosslingual_rule, tmp / paths.INDEX_CROSSLINGUAL_RULE)
-        if query_aligner is not None:
-            shutil.copytree(query_aligner, tmp / paths.INDEX_QUERY_ALIGNER)
+        shutil.copytree(parts.model, tmp / "model")
+        shutil.copytree(parts.text_encoder, tmp / "text_encoder")
+        if parts.visual_classifier is not None:
+            shutil.copy2(parts.visual_classifier, tmp / VISUAL_CLASSIFIER_FILE)
+        if parts.crosslingual_rule is not None:
+            shutil.copy2(parts.crosslingual_rule, tmp / paths.INDEX_CROSSLINGUAL_RULE)
+        if parts.query_aligner is not None:
+            shutil.copytree(parts.query_aligner, tmp / paths.INDEX_QUERY_ALIGNER)
         catalog.to_parquet(tmp / "catalog.parquet", index=False)
         if seen_photos is not None:
             verdicts = pd.DataFrame({"sha256": seen_photos["sha256"].astype(str),

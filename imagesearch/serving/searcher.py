@@ -66,7 +66,7 @@ def load_query_encoder(folder: Path, threads: int | None = None) -> Any:
     routed to the multilingual map for non-English queries where the index holds one."""
     from imagesearch.embedding.query_alignment import with_multilingual_route
 
-    onnx_copy = folder / "text_encoder" / "onnx"  # encoders.text.ONNX_DIR, named here to skip that import
+    onnx_copy = folder / "text_encoder" / "onnx"  # encoders.text_base.ONNX_DIR, named here to skip that import
     if onnx_copy.is_dir():
         from imagesearch.embedding.onnx_query import OnnxTextEncoder
 

@@ -1,4 +1,4 @@
-"""The encoder interface and the name -> backend registries.
+"""The encoder interface that every image and text backend implements.
 
 Every encoder maps items to an ``(n, d)`` float32 array whose rows have unit L2 norm, so a dot
 product is a cosine similarity. Encoders are built from their params section
@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+import logging
+from collections.abc import Mapping
+from typing import Any
 
-E = TypeVar("E", bound="Encoder")
+log = logging.getLogger(__name__)
 
 
 class Encoder:
     """Common part of image and text encoders.
 
-    Subclasses set ``name`` (via the registry), implement ``dim`` and the batch encoding, and may
-    extend :meth:`identity` with anything else that changes the vectors (a weights file's hash,
-    fitted state).
+    Subclasses set ``name`` (via the registry), implement ``dim``, :meth:`_load_model` and the
+    batch encoding, and may extend :meth:`identity` with anything else that changes the vectors
+    (a weights file's hash, fitted state).
     """
 
     name: str = ""
+    kind: str = ""  # "image" or "text", for messages
     #: Bump when a backend's preprocessing changes, so cached vectors are not reused.
     #: 2: float64 compute and the output grid of ``stable_unit_rows`` (same bytes on any CPU).
     version: int = 2
@@ -35,6 +37,18 @@ class Encoder:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.options: dict[str, Any] = dict(options or {})
         self.batch_size = int(batch_size)
+        self._model: Any = None
+
+    @property
+    def model(self) -> Any:
+        """The backend's model, loaded on first use (building an encoder loads nothing)."""
+        if self._model is None:
+            log.info("loading %s encoder %s", self.kind, self.name)
+            self._model = self._load_model()
+        return self._model
+
+    def _load_model(self) -> Any:
+        raise NotImplementedError
 
     @property
     def dim(self) -> int:
@@ -61,50 +75,3 @@ class Encoder:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, options={self.options!r})"
 
-
-class Registry(Generic[E]):
-    """Backends by name. ``@registry.register("name")`` on a class; ``registry.build(params)``."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self._backends: dict[str, type[E]] = {}
-
-    def register(self, name: str) -> Callable[[type[E]], type[E]]:
-        def decorator(cls: type[E]) -> type[E]:
-            if name in self._backends:
-                raise ValueError(f"{self.kind} encoder {name!r} registered twice")
-            cls.name = name
-            self._backends[name] = cls
-            return cls
-
-        return decorator
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._backends
-
-    def __iter__(self):
-        return iter(sorted(self._backends))
-
-    def __len__(self) -> int:
-        return len(self._backends)
-
-    def get(self, name: str) -> type[E]:
-        try:
-            return self._backends[name]
-        except KeyError:
-            raise ValueError(
-                f"unknown {self.kind} encoder {name!r}; known: {', '.join(sorted(self._backends))}"
-            ) from None
-
-    def build(self, params: Mapping[str, Any]) -> E:
-        """Build from a params section: ``encoder`` (required), ``batch_size``, ``options``."""
-        if not isinstance(params, Mapping) or "encoder" not in params:
-            raise ValueError(f"{self.kind} encoder params need an 'encoder' key, got {params!r}")
-        unknown = set(params) - {"encoder", "batch_size", "options"}
-        if unknown:
-            raise ValueError(f"unknown {self.kind} encoder params: {sorted(unknown)}")
-        cls = self.get(params["encoder"])
-        options = params.get("options") or {}
-        if not isinstance(options, Mapping):
-            raise ValueError(f"'options' must be a mapping, got {type(options).__name__}")
-        return cls(options=options, batch_size=int(params.get("batch_size", 32)))

@@ -1,7 +1,7 @@
 """The ``concat`` image backend: several image encoders side by side.
 
-Registered in :data:`imagesearch.embedding.encoders.image.IMAGE_ENCODERS`; importing the image
-module imports this one.
+Registered in :data:`~imagesearch.embedding.encoders.registry.IMAGE_ENCODERS`; its parts are
+built through that table, so they are whatever backends the catalog (``image.py``) registered.
 """
 from __future__ import annotations
 
@@ -10,13 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from imagesearch.embedding.encoders.image import (
-    IMAGE_ENCODERS,
-    ImageEncoder,
-    ImageItem,
-    as_item_list,
-    build_image_encoder,
-)
+from imagesearch.embedding.encoders.image_base import ImageEncoder, ImageItem, as_item_list
+from imagesearch.embedding.encoders.registry import IMAGE_ENCODERS
 from imagesearch.embedding.vectors import stable_unit_rows
 
 
@@ -41,7 +36,7 @@ class ConcatImage(ImageEncoder):
             if not isinstance(section, dict) or section.get("encoder") == self.name:
                 raise ValueError(f"concat: each part is an encoder params section other than concat, "
                                  f"got {section!r}")
-            self.parts.append(build_image_encoder({"batch_size": batch_size, **section}))
+            self.parts.append(IMAGE_ENCODERS.build({"batch_size": batch_size, **section}))
 
     def identity(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "parts": [p.identity() for p in self.parts]}

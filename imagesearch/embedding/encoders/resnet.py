@@ -1,14 +1,14 @@
 """torchvision ResNet image backends (``resnet18``, ``resnet50``).
 
-Registered in :data:`imagesearch.embedding.encoders.image.IMAGE_ENCODERS`; importing the image
-module imports this one, so every image backend is known after ``import ...encoders.image``.
+Registered in :data:`~imagesearch.embedding.encoders.registry.IMAGE_ENCODERS`.
 """
 from __future__ import annotations
 
 from functools import cached_property
 from typing import Any
 
-from imagesearch.embedding.encoders.image import IMAGE_ENCODERS, TorchImageEncoder
+from imagesearch.embedding.encoders.image_base import TorchImageEncoder
+from imagesearch.embedding.encoders.registry import IMAGE_ENCODERS
 from imagesearch.hashing import hash_file
 
 

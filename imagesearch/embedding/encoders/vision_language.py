@@ -1,27 +1,26 @@
-"""Vision–language image backends (``clip``, ``siglip``) through ``transformers``, and their
-zero-shot similarity.
+"""Vision–language image backends (``clip``, ``siglip``): the image towers, through ``transformers``.
 
 A CLIP or SigLIP model embeds images and texts into one space, trained so that an image and its
 caption have a high cosine. The image tower is registered here in
-:data:`~imagesearch.embedding.encoders.image.IMAGE_ENCODERS`; the text tower, under the same
-names, in :data:`~imagesearch.embedding.encoders.text.TEXT_ENCODERS` (``vision_language_text.py``). The two
-sides stay in separate modules on purpose: the embed_images stage must not run text-encoder code
-and embed_texts must not run image-encoder code (``encoders/__init__.py``, and
+:data:`~imagesearch.embedding.encoders.registry.IMAGE_ENCODERS`; the text tower, under the same
+names, in :data:`~imagesearch.embedding.encoders.registry.TEXT_ENCODERS` (``vision_language_text.py``).
+The two sides stay in separate modules on purpose: the embed_images stage must not run
+text-encoder code and embed_texts must not run image-encoder code (``encoders/__init__.py``, and
 tests/test_embedding_layout.py), so that editing one side does not re-embed the other. What both
-sides need lives in ``vl_common.py``; the text tower is in ``vision_language_text.py``.
+sides need lives in ``vl_common.py``, zero-shot similarity included.
 
 Options (both sides): ``model`` — a hub id (``openai/clip-vit-base-patch32``,
 ``google/siglip-base-patch16-224``) or a local folder written by ``save_pretrained``;
 ``device`` — ``cpu``, ``cuda`` or ``auto`` (cuda when torch sees a GPU), a placement setting that
 is no part of the cache key or of anything written (it is taken out of ``options``); image side
 only: ``precision`` — ``float64`` (default: the same bytes on every CPU, see
-:class:`~imagesearch.embedding.encoders.image.TorchImageEncoder`) or ``float32`` (faster).
+:class:`~imagesearch.embedding.encoders.image_base.TorchImageEncoder`) or ``float32`` (faster).
 
-Zero-shot similarity: when both embed stages use the same vision–language model
-(:func:`shares_vision_language_model` on the two vector files' ``encoder`` records),
-:func:`zero_shot_cosine` of an image's and a text's vectors is the model's own image–text score,
-with no fitting at all; the pipeline's joint space can then add it as one more pair feature next
-to the ridge-mapped ``i2t`` cosine (the relevance model is not wired to it here).
+Zero-shot similarity (``vl_common.py``): when both embed stages use the same vision–language
+model (``shares_vision_language_model`` on the two vector files' ``encoder`` records),
+``zero_shot_cosine`` of an image's and a text's vectors is the model's own image–text score, with
+no fitting at all; the pipeline's joint space can then add it as one more pair feature next to
+the ridge-mapped ``i2t`` cosine (the relevance model is not wired to it here).
 """
 from __future__ import annotations
 
@@ -32,24 +31,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from imagesearch.embedding.encoders.image import IMAGE_ENCODERS, ImageEncoder, ImageItem, load_rgb
-
-from imagesearch.embedding.encoders.vl_common import (  # noqa: F401 (re-exported)
-    ModelFiles,
-    DEVICES,
-    HUB_PATTERNS,
-    MODEL_FILE_SUFFIXES,
-    OPTIONS,
-    PRECISIONS,
-    VISION_LANGUAGE_NAMES,
-    _looks_like_path,
-    check_options,
-    model_files_sha256,
-    model_folder,
-    not_cached_error,
-    shares_vision_language_model,
-    torch_device,
-    zero_shot_cosine)
+from imagesearch.embedding.encoders.image_base import ImageEncoder, ImageItem, load_rgb
+from imagesearch.embedding.encoders.registry import IMAGE_ENCODERS
+from imagesearch.embedding.encoders.vl_common import ModelFiles, check_options, torch_device
 
 
 # -- the image tower ------------------------------------------------------------------------------

@@ -8,17 +8,15 @@ without torch. Shared helpers are in ``vl_common.py``; this module never imports
 """
 from __future__ import annotations
 
-import json
-import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from imagesearch.embedding.encoders.text import ONNX_DIR, TEXT_ENCODERS, TextEncoder
+from imagesearch.embedding.encoders.onnx_export import export_text_onnx
+from imagesearch.embedding.encoders.registry import TEXT_ENCODERS
+from imagesearch.embedding.encoders.text_base import ONNX_DIR, TextEncoder
 from imagesearch.embedding.encoders.vl_common import ModelFiles, check_options, torch_device
-
-log = logging.getLogger(__name__)
 
 TEXT_OPTIONS = ("model", "device")
 
@@ -97,20 +95,6 @@ class VisionLanguageText(ModelFiles, TextEncoder):
         longest text of a batch). Raises if the copy's vectors differ from this encoder's (cosine
         below 0.9999 or any component off by more than 1e-4 on a few sentences).
         """
-        import warnings
-
-        import torch
-        import transformers
-
-        from imagesearch.embedding.onnx_query import (
-            CHECK_SENTENCES,
-            MODEL_FILE,
-            OPSET,
-            TOKENIZER_FILE,
-            OnnxTextEncoder,
-        )
-        from imagesearch.embedding.onnx_query import CONFIG_FILE as ONNX_CONFIG_FILE
-
         backend = getattr(self.tokenizer, "backend_tokenizer", None)
         if backend is None:
             raise RuntimeError(
@@ -118,12 +102,28 @@ class VisionLanguageText(ModelFiles, TextEncoder):
                 f"({type(self.tokenizer).__name__}), so search could not encode queries without "
                 "torch; give the model folder a tokenizer.json (for SigLIP: install sentencepiece "
                 "and protobuf, load it once with AutoTokenizer and save_pretrained)")
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
+        pad_id = int(self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0)
+        inputs = ("input_ids",) if self.pad_to_max_length else ("input_ids", "attention_mask")
+        dummy = self.tokenizer(["an example sentence", "two"], padding=True, truncation=True,
+                               max_length=self.max_length, return_tensors="pt")
+        config = {
+            "max_length": self.max_length, "dim": self.dim, "pad_id": pad_id,
+            "pad_token": str(self.tokenizer.pad_token or self.tokenizer.convert_ids_to_tokens(pad_id)),
+            "pooling": self.pooling, "source": {"encoder": self.name, "options": self.options},
+        }
+        return export_text_onnx(
+            self._onnx_tower(pad_id), {name: dummy[name] for name in inputs}, out_dir,
+            save_tokenizer=lambda path: backend.save(str(path)), config=config,
+            reference=self.encode, label=self.options["model"], max_difference=1e-4)
+
+    def _onnx_tower(self, pad_id: int) -> Any:
+        """A float32 copy of the text tower as one module: tokens -> unit vectors."""
+        import torch
+        import transformers
+
         model = getattr(transformers, self.model_class).from_pretrained(self.folder).eval()
         for attribute in self.image_tower:
             setattr(model, attribute, None)
-        pad_id = int(self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0)
         length, fixed = self.max_length, self.pad_to_max_length
 
         class TextTower(torch.nn.Module):
@@ -139,35 +139,7 @@ class VisionLanguageText(ModelFiles, TextEncoder):
                 features = getattr(out, "pooler_output", out)
                 return torch.nn.functional.normalize(features, p=2, dim=1)
 
-        inputs = ("input_ids",) if fixed else ("input_ids", "attention_mask")
-        dummy = self.tokenizer(["an example sentence", "two"], padding=True, truncation=True,
-                               max_length=length, return_tensors="pt")
-        axes = {name: {0: "batch", 1: "sequence"} for name in inputs}
-        axes["embedding"] = {0: "batch"}
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer and exporter chatter
-            tower = TextTower(model).eval()
-            torch.onnx.export(tower, tuple(dummy[name] for name in inputs),
-                              str(out_dir / MODEL_FILE), input_names=list(inputs),
-                              output_names=["embedding"], dynamic_axes=axes, opset_version=OPSET,
-                              do_constant_folding=True, dynamo=False)
-        del tower, model  # the float32 copy; the check below runs the float64 encoder
-        backend.save(str(out_dir / TOKENIZER_FILE))
-        config = {
-            "max_length": length, "dim": self.dim, "pad_id": pad_id,
-            "pad_token": str(self.tokenizer.pad_token or self.tokenizer.convert_ids_to_tokens(pad_id)),
-            "pooling": self.pooling, "normalize": True, "opset": OPSET,
-            "source": {"encoder": self.name, "options": self.options},
-        }
-        (out_dir / ONNX_CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        expected = self.encode(CHECK_SENTENCES)
-        got = OnnxTextEncoder.load(out_dir).encode(CHECK_SENTENCES)
-        cosine = float((expected.astype(np.float64) * got).sum(1).min())
-        worst = float(np.abs(expected - got).max())
-        if cosine < 0.9999 or worst > 1e-4:
-            raise RuntimeError(f"ONNX export of {self.options['model']} differs from the torch "
-                               f"encoder (cosine {cosine:.6f}, largest difference {worst:.2e})")
-        return config
+        return TextTower(model)
 
 
 @TEXT_ENCODERS.register("clip")
