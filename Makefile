@@ -32,8 +32,19 @@ serve-venv: .venv-serve/.installed
 	.venv-serve/bin/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# A default remote that is a folder which does not exist (the project's own `localdir` before a
+# teammate has pushed to it) is skipped in one line instead of DVC's warning per stage.
 pipeline: venv
-	dvc repro --pull
+	@remote=$$(dvc remote default 2>/dev/null); url=$$(dvc config "remote.$$remote.url" 2>/dev/null); \
+	case "$$url" in \
+	  ""|*://*) pull=--pull ;; \
+	  /*) if [ -d "$$url" ]; then pull=--pull; fi ;; \
+	  *) if [ -d ".dvc/$$url" ]; then pull=--pull; fi ;; \
+	esac; \
+	if [ -n "$$url" ] && [ -z "$$pull" ]; then \
+	  echo "DVC remote '$$remote' ($$url) does not exist yet: computing everything here (make remote sets up a shared one)"; \
+	fi; \
+	echo "dvc repro $$pull"; dvc repro $$pull
 
 # The review report: working tree against BASE (default main, or HEAD~1 without main).
 report: venv
@@ -45,10 +56,11 @@ remote: venv
 	@test -n "$(URL)" || { echo "usage: make remote URL=s3://bucket/path | ssh://host/path | /shared/folder [ENDPOINT=url]"; exit 2; }
 	dvc remote add --force --default team $(URL)
 	$(if $(ENDPOINT),dvc remote modify team endpointurl $(ENDPOINT))
-	@echo "now: git commit .dvc/config -m 'the team remote', then make push"
+	@echo "now: dvc repro, git add .dvc/config dvc.lock metrics && git commit -m 'the team remote', then make push"
 
 # Upload the data and the run-cache, so a teammate's `make pipeline` restores instead of recomputing.
 push: venv
+	@git diff --quiet HEAD -- dvc.lock 2>/dev/null || echo "dvc.lock has uncommitted changes: teammates get these outputs once you commit it (the run-cache goes up either way)"
 	dvc push --run-cache
 
 test: venv

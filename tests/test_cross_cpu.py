@@ -15,7 +15,7 @@ import pytest
 
 from tests import cpu_paths
 from tests.encoder_fixtures import CAPTIONS, PARAPHRASE, UNRELATED, draw_images, text_options
-from tests.pipeline_repo import REPO, dvc, make_pipeline_repo
+from tests.pipeline_repo import REPO, dvc, environment, make_pipeline_repo
 
 pytestmark = pytest.mark.slow  # every encoder and two full dvc repro under two CPU code paths
 
@@ -61,7 +61,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path) -> tu
     for name, repo in repos.items():
         result = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=repo, capture_output=True,
                                 text=True, env=dict(envs[name], PYTHONPATH=str(repo), HF_HUB_OFFLINE="1",
-                                                    TRANSFORMERS_OFFLINE="1"))
+                                                    TRANSFORMERS_OFFLINE="1", PATH=environment(repo)["PATH"]))
         assert result.returncode == 0, result.stderr[-4000:]
     return repos["best"], repos["forced"]
 

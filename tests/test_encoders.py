@@ -181,7 +181,10 @@ def test_text_backend_and_save_load(name, tf_models, vl_models, tmp_path):
     queries = CAPTIONS + list(PARAPHRASE) + [UNRELATED]
     vectors = encoder.encode(queries)
     assert_unit_rows(vectors, len(queries), encoder.dim)
-    np.testing.assert_allclose(encoder.encode(queries[::-1], batch_size=1), vectors[::-1], atol=1e-5)
+    # a text's vector does not depend on its batch: the same bytes alone, reordered or among others
+    # (a stage embeds only what the cache lacks, so the batches differ from run to run)
+    np.testing.assert_array_equal(encoder.encode(queries[::-1], batch_size=1), vectors[::-1])
+    np.testing.assert_array_equal(encoder.encode(queries[2:5], batch_size=2), vectors[2:5])
     assert encoder.encode("one query").shape == (1, encoder.dim)
 
     encoder.save(tmp_path / "saved")

@@ -35,6 +35,22 @@ def test_freeze_writes_the_list_the_stage_checks_against(dataset: Path, tmp_path
         p.name for p in dataset.iterdir() if p.name != "README.md")
 
 
+def test_freeze_leaves_out_the_datasets_own_checksum_listing(dataset: Path, tmp_path: Path) -> None:
+    write_checksums(dataset, tmp_path / "reference.sha256")
+    write_checksums(dataset, dataset / "SHA256SUMS")  # as the shared copy ships one
+    (dataset / "md5.md5").write_text("d41d8cd98f00b204e9800998ecf8427e  ./x\n")
+    assert main(["freeze", str(dataset), "--out", str(dataset / "frozen.sha256")]) == 0
+    frozen = (dataset / "frozen.sha256").read_text().splitlines()
+    assert sorted(frozen) == sorted((tmp_path / "reference.sha256").read_text().splitlines())
+
+
+@pytest.mark.realdata
+def test_freezing_the_real_dataset_reproduces_the_committed_list(real_dataset: Path, tmp_path: Path) -> None:
+    """docs/pipeline.md's command on the shared copy (which ships README.md and SHA256SUMS)."""
+    assert main(["freeze", str(real_dataset), "--out", str(tmp_path / "frozen.sha256"), "--exclude", "README.md"]) == 0
+    assert (tmp_path / "frozen.sha256").read_bytes() == (REPO / "data" / "dataset.sha256").read_bytes()
+
+
 def test_a_changed_file_fails_with_one_line_naming_it_and_no_fallback(dataset: Path, tmp_path: Path,
                                                                       tiny_dataset: Path) -> None:
     freeze_checksums(dataset, tmp_path / "frozen.sha256")

@@ -153,13 +153,21 @@ def _copy_listed(expected: list[Checksum], destination: Path, present: Callable[
                               "python -m imagesearch.data.fetch freeze <folder>")
 
 
+#: Checksum listings a dataset may ship about itself: never part of the dataset's frozen list
+#: (the listing would have to contain its own hash).
+CHECKSUM_LISTINGS = ("SHA256SUMS", "SHA512SUMS", "SHA1SUMS", "MD5SUMS", "*.sha256", "*.sha512", "*.md5")
+
+
 def freeze_checksums(folder: str | Path, out: str | Path, exclude: tuple[str, ...] = ()) -> int:
     """Write ``out`` as a sha256sum listing (``<hex>  ./path``, sorted) of every file under
-    ``folder`` except those whose relative path matches an ``exclude`` glob: the frozen list a
-    new dataset is checked against. Returns the file count."""
+    ``folder`` except checksum listings (:data:`CHECKSUM_LISTINGS`, ``out`` itself among them) and
+    those whose relative path matches an ``exclude`` glob: the frozen list a new dataset is
+    checked against. Returns the file count."""
     folder = Path(folder)
-    files = sorted((p for p in folder.rglob("*") if p.is_file()
-                    and not any(PurePosixPath(p.relative_to(folder).as_posix()).match(g) for g in exclude)),
+    out_path = Path(out).resolve()
+    left_out = (*CHECKSUM_LISTINGS, *exclude)
+    files = sorted((p for p in folder.rglob("*") if p.is_file() and p.resolve() != out_path
+                    and not any(PurePosixPath(p.relative_to(folder).as_posix()).match(g) for g in left_out)),
                    key=lambda p: p.relative_to(folder).as_posix())  # as `sha256sum` lists sort
     if not files:
         raise DatasetError(f"{folder}: no files to freeze")
@@ -182,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave out files matching this glob (repeatable), e.g. README.md")
     args = parser.parse_args(argv)
     count = freeze_checksums(args.folder, args.out, tuple(args.exclude))
-    print(f"wrote {args.out}: {count} files of {args.folder}; commit it, then set data.source to the folder")
+    print(f"wrote {args.out}: {count} files of {args.folder} (checksum listings such as SHA256SUMS left "
+          "out); commit it, then set data.source to the folder")
     return 0
 
 
