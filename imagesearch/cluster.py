@@ -168,6 +168,19 @@ def cluster_client(folder: Path = Path(".")) -> Iterator[Any]:
             cluster.close()
 
 
+# What tasks built once in this worker process (a module global of an importable module: a global
+# of a stage script would be rebuilt for every task).
+_BUILT_ON_WORKER: dict[Any, Any] = {}
+
+
+def once_per_worker(key: Any, build: Callable[[], Any]) -> Any:
+    """``build()`` the first time a task of this worker process asks for ``key``, then the same
+    object (a model that every task would otherwise load again)."""
+    if key not in _BUILT_ON_WORKER:
+        _BUILT_ON_WORKER[key] = build()
+    return _BUILT_ON_WORKER[key]
+
+
 def map_in_order(client: Any, function: Callable[[Any], Any], chunks: Sequence[Any], desc: str,
                  describe: Callable[[Any], str] = lambda chunk: repr(chunk)[:200]) -> list[Any]:
     """``[function(chunk) for chunk in chunks]`` on the cluster, results in input order, with a

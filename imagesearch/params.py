@@ -138,6 +138,10 @@ class Params(Section):
     evaluate: EvaluateParams
     index: SearchParams
 
+    def section(self, name: str) -> Any:
+        """The section named as in ``params.yaml`` (``validate`` is a pydantic field under another name)."""
+        return getattr(self, "validate_" if name == "validate" else name, None)
+
 
 class ParamsError(InputError):
     """params.yaml is missing, malformed or out of range; the message names the keys."""
@@ -165,5 +169,4 @@ def load_params(path: str | Path = "params.yaml") -> Params:
 
 def section(name: str, path: str | Path = "params.yaml") -> Any:
     """Validate the whole file, then return one stage's section."""
-    params = load_params(path)
-    return getattr(params, "validate_" if name == "validate" else name, None)
+    return load_params(path).section(name)

@@ -20,13 +20,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from imagesearch.errors import InputError
 from imagesearch.last_good import restore_missing
-from imagesearch.params import section
+from imagesearch.params import Params, load_params
 from imagesearch.paths import DVC_YAML, PARAMS
 
 log = logging.getLogger(__name__)
@@ -55,12 +54,11 @@ def declared_stages(dvc_yaml: Path = DVC_YAML) -> list[str] | None:
     return list((yaml.safe_load(dvc_yaml.read_text()) or {}).get("stages", {}))
 
 
-def start(name: str) -> Any:
-    """Set the process up for stage ``name`` and return its validated params section.
+def start(name: str) -> Params:
+    """Set the process up for stage ``name`` and return all of ``params.yaml``, validated.
 
     Configures logging and offline mode, registers the last-good restore for when the process
-    exits, validates all of ``params.yaml`` (:class:`~imagesearch.params.ParamsError` names the
-    key) and returns the section :data:`SECTION_OF_STAGE` or the stage's own name points at.
+    exits, and validates the params file (:class:`~imagesearch.params.ParamsError` names the key).
     """
     stages = declared_stages()
     if stages is not None and name not in stages:
@@ -74,7 +72,7 @@ def start(name: str) -> Any:
         log.warning("OpenBLAS not pinned to %s kernels: %s. Outputs may differ in the last bits "
                     "from another machine's; dvc repro sets OPENBLAS_CORETYPE=%s for every stage.",
                     BLAS_CORETYPE, ", ".join(unpinned), BLAS_CORETYPE)
-    return section(SECTION_OF_STAGE.get(name, name), PARAMS)
+    return load_params(PARAMS)
 
 
 def run(name: str, main: Callable[..., None], *other_sections: str) -> None:
@@ -84,7 +82,7 @@ def run(name: str, main: Callable[..., None], *other_sections: str) -> None:
     their keys under the stage's ``params``)."""
     try:
         params = start(name)
-        main(params, *(section(other, PARAMS) for other in other_sections))
+        main(params.section(SECTION_OF_STAGE.get(name, name)), *map(params.section, other_sections))
     except InputError as error:
         logging.getLogger(name).error("%s (fix it and rerun `dvc repro %s`; `dvc checkout %s` "
                                       "brings back the last good outputs meanwhile)", error, name, name)

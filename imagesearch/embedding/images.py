@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from imagesearch import paths
-from imagesearch.cluster import cluster_client, map_in_order
+from imagesearch.cluster import cluster_client, map_in_order, once_per_worker
 from imagesearch.embedding.cache import DEFAULT_ROOT, EmbeddingCache, encode_cached, file_key
 from imagesearch.embedding.encoders.image import build_image_encoder
 from imagesearch.embedding.encoders.image_base import ImageEncoder
@@ -31,17 +31,11 @@ REQUIRED_COLUMNS = {"image", "path"}
 #: Encoder batches per cluster task: big enough that a task outlasts its scheduling overhead.
 BATCHES_PER_TASK = 8
 
-# The model of each encoder params section, loaded once per worker process (a module global of
-# an importable module: a global of the stage script would be rebuilt for every task).
-_WORKER_ENCODERS: dict[str, ImageEncoder] = {}
-
 
 def encode_on_worker(task: tuple[str, list[str]]) -> np.ndarray:
     """One cluster task: (params as JSON, image paths) -> their vectors."""
     params_json, items = task
-    encoder = _WORKER_ENCODERS.get(params_json)
-    if encoder is None:
-        encoder = _WORKER_ENCODERS[params_json] = build_image_encoder(json.loads(params_json))
+    encoder = once_per_worker(("image encoder", params_json), lambda: build_image_encoder(json.loads(params_json)))
     return encoder.encode(items)
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.atomic import atomic_path
-from imagesearch.cluster import cluster_client, map_in_order
+from imagesearch.cluster import cluster_client, map_in_order, once_per_worker
 from imagesearch.embedding.cache import DEFAULT_ROOT, EmbeddingCache, encode_cached, text_key
 from imagesearch.embedding.encoders.text import build_text_encoder, load_text_encoder
 from imagesearch.embedding.encoders.text_base import TextEncoder
@@ -30,17 +30,11 @@ REQUIRED_COLUMNS = {"query_id", "query_text", "split"}
 #: Encoder batches per cluster task (a MiniLM batch of 64 takes ~0.5 s here).
 BATCHES_PER_TASK = 4
 
-# Saved encoders (by folder) loaded once per worker process.
-_WORKER_ENCODERS: dict[str, TextEncoder] = {}
-
 
 def encode_on_worker(task: tuple[str, list[str]]) -> np.ndarray:
     """One cluster task: (saved encoder folder, texts) -> their vectors."""
     folder, texts = task
-    encoder = _WORKER_ENCODERS.get(folder)
-    if encoder is None:
-        encoder = _WORKER_ENCODERS[folder] = load_text_encoder(folder)
-    return encoder.encode(texts)
+    return once_per_worker(("text encoder", folder), lambda: load_text_encoder(folder)).encode(texts)
 
 
 def encode_on_cluster(client, saved: Path, encoder: TextEncoder, texts: list[str]) -> np.ndarray:
