@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: pipeline test test-fast venv serve-venv report remote push
+.PHONY: pipeline test test-fast venv serve-venv report remote push exps
 
 venv: $(VENV)/.installed
 
@@ -68,3 +68,7 @@ test: venv
 
 test-fast: venv
 	$(PY) -m pytest -q -m "not slow"
+
+# The experiments table: changed params and the headline metrics (docs/team.md, "Reading experiments").
+exps: venv
+	$(VENV)/bin/dvc exp show --only-changed --drop Created --no-pager

@@ -22,15 +22,10 @@ from pathlib import Path
 import yaml
 
 from imagesearch.atomic import write_json
-from imagesearch.review import HEADLINE, NOISE, dvc
+from imagesearch.modeling.headline import HEADLINE
+from imagesearch.review import NOISE, dvc
 
 log = logging.getLogger("seed_noise")
-
-
-def lookup(data: dict, dotted: str) -> float:
-    for key in dotted.split("."):
-        data = data[key]
-    return float(data)
 
 
 def experiment_metrics() -> dict[str, dict]:
@@ -62,14 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     runs = experiment_metrics()
     dvc("exp", "remove", *names)
 
-    current = {file: json.loads(Path(file).read_text()) for file in {f for f, _, _ in HEADLINE}}
+    current = {file: json.loads(Path(file).read_text()) for file in {h.file for h in HEADLINE}}
     samples = [current] + [runs[name] for name in names]
     metrics = {}
-    for file, key, label in HEADLINE:
-        values = [lookup(sample[file], key) for sample in samples]
-        metrics[f"{file}:{key}"] = {"label": label, "std": statistics.stdev(values),
-                                    "values": [round(v, 6) for v in values]}
-        log.info("%-28s std %.4f over %d seeds", label, metrics[f"{file}:{key}"]["std"], len(values))
+    for h in HEADLINE:
+        values = [float(sample[h.file][h.key]) for sample in samples]
+        metrics[f"{h.file}:{h.key}"] = {"label": h.label, "std": statistics.stdev(values),
+                                        "values": [round(v, 6) for v in values]}
+        log.info("%-28s std %.4f over %d seeds", h.label, metrics[f"{h.file}:{h.key}"]["std"], len(values))
     write_json(args.out, {"what": "sample std of each headline metric over training seeds",
                           "seeds": [committed, *args.seeds],
                           "command": "python -m benchmarks.seed_noise --seeds " + " ".join(map(str, args.seeds)),

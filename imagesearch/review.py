@@ -26,20 +26,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from imagesearch import paths
+from imagesearch.modeling.headline import HEADLINE
+
 log = logging.getLogger(__name__)
 
 NOISE = Path("metrics/noise.json")
-#: The numbers a reviewer looks at first, cross-validation before test: (metrics file, dotted
-#: key, label). Higher is better for each.
-HEADLINE: tuple[tuple[str, str, str], ...] = (
-    ("metrics/cv.json", "ranking.mrr", "CV MRR"),
-    ("metrics/cv.json", "roc_auc", "CV ROC-AUC"),
-    ("metrics/cv.json", "kendall_tau_b_crowd", "CV Kendall tau-b (crowd)"),
-    ("metrics/test.json", "allowed.mrr", "test MRR (allowed)"),
-    ("metrics/test.json", "allowed.recall_at_1", "test R@1 (allowed)"),
-    ("metrics/test.json", "allowed.recall_at_10", "test R@10 (allowed)"),
-    ("metrics/test.json", "mrr", "test MRR (all)"),
-)
+#: Full reports beside the headline: not declared as metrics, so diffed by name.
+DETAIL_FILES = tuple(str(p) for p in (paths.CV_DETAIL, paths.TEST_DETAIL, paths.ABLATION,
+                                       paths.TRAINING_CURVE / "metrics.json"))
 #: How many spreads of a two-run difference a change must exceed to count as better or worse
 #: (3: about 1 in 370 pure seed changes would be called a move, were the seeds' spread exact).
 NOISE_FACTOR = 3.0
@@ -103,11 +98,11 @@ def load_noise(path: Path = NOISE) -> dict[str, float]:
 def movements(diff: dict, noise: dict[str, float]) -> list[Movement]:
     """The headline metrics of a ``dvc metrics diff --json`` with their noise."""
     out = []
-    for file, key, label in HEADLINE:
-        entry = diff.get(file, {}).get(key)
+    for h in HEADLINE:
+        entry = diff.get(h.file, {}).get(h.key)
         if entry is None or _same(entry.get("old"), entry.get("new")):  # unchanged: not a movement
             continue
-        out.append(Movement(label, entry.get("old"), entry.get("new"), noise.get(f"{file}:{key}")))
+        out.append(Movement(h.label, entry.get("old"), entry.get("new"), noise.get(f"{h.file}:{h.key}")))
     return out
 
 
@@ -209,6 +204,8 @@ def build_report(base: str, rev: str | None, out: Path, images: bool = True) -> 
                            delta=False) or "No params changed."
     metrics = json.loads(dvc("metrics", "diff", *revs, "--json") or "{}")
     metrics_md = diff_table(metrics, base, target, delta=True) or "No metrics changed."
+    detail = json.loads(dvc("metrics", "diff", *revs, "--json", "--targets", *DETAIL_FILES) or "{}")
+    detail_md = diff_table(detail, base, target, delta=True) or "No detail changed."
     moves = movements(metrics, load_noise())
 
     plots_dir = out.parent / f"{out.stem}_plots"
@@ -224,6 +221,7 @@ def build_report(base: str, rev: str | None, out: Path, images: bool = True) -> 
         verdict(moves),
         "## Params\n\n" + params_md,
         "## Metrics\n\n" + metrics_md,
+        "## Detail\n\n" + detail_md,
         "## Plots\n\n" + plots_md,
         f"A headline metric counts as better or worse when its change exceeds {NOISE_FACTOR:g} × √2 × "
         "its standard deviation over training seeds (`metrics/noise.json`, from "

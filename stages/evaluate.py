@@ -1,4 +1,4 @@
-"""DVC stage evaluate: the test ranking (metrics/test.json), the ablation, plots and the gallery."""
+"""DVC stage evaluate: the test ranking (metrics/detail/test.json and its headline), the ablation, plots and the gallery."""
 import logging
 
 import pandas as pd
@@ -9,6 +9,7 @@ from imagesearch.data.catalog import catalog_images
 from imagesearch.embedding.vectors import load_vectors
 from imagesearch.modeling.evaluation import evaluate_test, language_report
 from imagesearch.modeling.gallery import render_gallery, sample_gallery_rows
+from imagesearch.modeling.headline import headline_of
 from imagesearch.modeling.metrics import recall_curve
 from imagesearch.modeling.relevance import RelevanceModel
 from imagesearch.params import EvaluateParams, SearchParams
@@ -33,8 +34,9 @@ def main(params: EvaluateParams, search: SearchParams) -> None:
                               blocked_queries, blocked_images, test.variants["full"])
     served = served_report(model, queries, catalog, image_set, text_set, blocked_queries, blocked_images,
                            search)
-    write_json(paths.TEST_METRICS, {**test.variants["full"], "russian": russian,
-                                    **({"allowed_served": served} if served else {})})
+    report = {**test.variants["full"], "russian": russian, **({"allowed_served": served} if served else {})}
+    write_json(paths.TEST_DETAIL, report)
+    write_json(paths.TEST_METRICS, headline_of(str(paths.TEST_METRICS), report))
     others = {name: ranks for name, ranks in test.variant_ranks.items() if name != "full"}
     write_csv(paths.RECALL_AT_K, pd.DataFrame(recall_curve(test.ranks, 20, others)))
     write_json(paths.ABLATION, {"image_encoder": image_set.encoder, "text_encoder": text_set.encoder,

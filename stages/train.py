@@ -1,4 +1,4 @@
-"""DVC stage train: grouped cross-validation (metrics/cv.json, ROC/PR plots), then the final model
+"""DVC stage train: grouped cross-validation (metrics/detail/cv.json and its headline, ROC/PR plots), then the final model
 (its training curve by DVCLive in metrics/training) and the ablation's raw-space model."""
 import logging
 import os
@@ -10,6 +10,7 @@ from imagesearch.atomic import atomic_path, write_csv, write_json, write_parquet
 from imagesearch.embedding.vectors import load_vectors
 from imagesearch.modeling.curves import TrainingCurve
 from imagesearch.modeling.evaluation import cross_validate, fit_with_ablation, oof_curves
+from imagesearch.modeling.headline import headline_of
 from imagesearch.modeling.relevance import ModelConfig
 from imagesearch.params import TrainParams
 from imagesearch.stage import run
@@ -27,7 +28,8 @@ def main(params: TrainParams) -> None:
     write_csv(paths.CV_ROC, pd.DataFrame(roc))
     write_csv(paths.CV_PRECISION_RECALL, pd.DataFrame(pr))
     write_parquet(paths.OOF, cv.oof)
-    write_json(paths.CV_METRICS, cv.metrics)
+    write_json(paths.CV_DETAIL, cv.metrics)
+    write_json(paths.CV_METRICS, headline_of(str(paths.CV_METRICS), cv.metrics))
 
     with atomic_path(paths.TRAINING_CURVE) as curve_folder:
         model, raw_model = fit_with_ablation(pairs, images, texts, config, n_jobs,

@@ -21,15 +21,21 @@ def test_repro_writes_every_output(repro_repo: Path) -> None:
     quality = json.loads((repro_repo / "metrics/data_quality.json").read_text())
     for table, counts in quality.items():
         assert counts["rows_in"] == counts["rows_kept"] + counts["rows_quarantined"], table
-    test = json.loads((repro_repo / "metrics/test.json").read_text())
+    test = json.loads((repro_repo / "metrics/detail/test.json").read_text())
     assert test["n_queries"] == 13
     assert {"recall_at_1", "recall_at_5", "recall_at_10", "mrr", "median_rank"} <= set(test)
     assert set(test["allowed"]) == set(test) - {"allowed", "russian"}
     # the same queries in Russian, ranked through the query map, with their gap to English
     assert set(test["russian"]) == set(test) - {"russian"} | {"gap_to_english"}
     assert set(test["russian"]["gap_to_english"]["allowed"]) == set(test["allowed"]) - {"n_queries"}
-    cv = json.loads((repro_repo / "metrics/cv.json").read_text())
+    cv = json.loads((repro_repo / "metrics/detail/cv.json").read_text())
     assert {"rmse", "mae", "roc_auc", "kendall_tau_c_expert", "kendall_tau_b_crowd"} <= set(cv)
+    # the declared metrics are the headline only, picked from the detail
+    headline = json.loads((repro_repo / "metrics/test.json").read_text())
+    assert headline == {"test_mrr": test["allowed"]["mrr"], "test_r1": test["allowed"]["recall_at_1"],
+                        "test_r10": test["allowed"]["recall_at_10"]}
+    assert json.loads((repro_repo / "metrics/cv.json").read_text()) == {
+        "cv_mrr": cv["ranking"]["mrr"], "cv_roc_auc": cv["roc_auc"]}
     assert (repro_repo / "metrics/plots/gallery.png").stat().st_size > 1000
     catalog = pd.read_parquet(repro_repo / "data/index/catalog.parquet")
     blocked = set(pd.read_parquet(repro_repo / "data/legal/blocked_images.parquet")["image"])

@@ -8,18 +8,18 @@ from imagesearch.review import Movement, load_noise, movements, verdict
 
 
 def test_a_change_within_the_two_run_band_is_within_noise() -> None:
-    noise = {"metrics/test.json:allowed.mrr": 0.01}  # band: 3 * sqrt(2) * 0.01 = 0.0424
-    moves = movements({"metrics/test.json": {"allowed.mrr": {"old": 0.50, "new": 0.54}}}, noise)
+    noise = {"metrics/test.json:test_mrr": 0.01}  # band: 3 * sqrt(2) * 0.01 = 0.0424
+    moves = movements({"metrics/test.json": {"test_mrr": {"old": 0.50, "new": 0.54}}}, noise)
     assert moves == [Movement("test MRR (allowed)", 0.50, 0.54, 0.01)]
     assert moves[0].judgement == "within noise" and not moves[0].moved
     assert verdict(moves) == "**Verdict:** CV unchanged, test within noise."
 
 
 def test_beyond_the_band_is_better_or_worse_cv_first() -> None:
-    noise = {"metrics/test.json:allowed.mrr": 0.01, "metrics/cv.json:ranking.mrr": 0.005}
-    moves = movements({"metrics/test.json": {"allowed.mrr": {"old": 0.50, "new": 0.44}},
-                       "metrics/cv.json": {"ranking.mrr": {"old": 0.45, "new": 0.48},
-                                           "roc_auc": {"old": 0.8, "new": 0.81}}}, noise)
+    noise = {"metrics/test.json:test_mrr": 0.01, "metrics/cv.json:cv_mrr": 0.005}
+    moves = movements({"metrics/test.json": {"test_mrr": {"old": 0.50, "new": 0.44}},
+                       "metrics/cv.json": {"cv_mrr": {"old": 0.45, "new": 0.48},
+                                           "cv_roc_auc": {"old": 0.8, "new": 0.81}}}, noise)
     assert [m.label for m in moves] == ["CV MRR", "CV ROC-AUC", "test MRR (allowed)"]
     assert [m.judgement for m in moves] == ["better", "noise not measured", "worse"]
     line = verdict(moves)
@@ -34,7 +34,7 @@ def test_metrics_outside_the_headline_list_do_not_count() -> None:
 
 
 def test_a_metric_that_appears_or_disappears_is_a_move() -> None:
-    moves = movements({"metrics/cv.json": {"ranking.mrr": {"old": None, "new": 0.45}}}, {})
+    moves = movements({"metrics/cv.json": {"cv_mrr": {"old": None, "new": 0.45}}}, {})
     assert moves[0].moved and "CV MRR None → 0.45" in verdict(moves)
 
 
@@ -42,16 +42,17 @@ def test_a_pure_seed_change_is_within_noise_for_every_pair_of_measured_seeds() -
     """The committed noise file's own runs: any two seeds, judged against each other."""
     from itertools import combinations
 
-    from imagesearch.review import HEADLINE, NOISE
+    from imagesearch.modeling.headline import HEADLINE
+    from imagesearch.review import NOISE
 
     repo = Path(__file__).resolve().parents[1]
     recorded = json.loads((repo / NOISE).read_text())["metrics"]
     noise = load_noise(repo / NOISE)
-    assert len(recorded["metrics/cv.json:ranking.mrr"]["values"]) >= 10
-    for file, key, _ in HEADLINE:
-        for old, new in combinations(recorded[f"{file}:{key}"]["values"], 2):
-            moves = movements({file: {key: {"old": old, "new": new}}}, noise)
-            assert all(m.judgement == "within noise" for m in moves), (key, old, new)
+    assert len(recorded["metrics/cv.json:cv_mrr"]["values"]) >= 10
+    for h in HEADLINE:
+        for old, new in combinations(recorded[f"{h.file}:{h.key}"]["values"], 2):
+            moves = movements({h.file: {h.key: {"old": old, "new": new}}}, noise)
+            assert all(m.judgement == "within noise" for m in moves), (h.key, old, new)
 
 
 def test_noise_file_is_read_as_file_key_to_spread(tmp_path: Path) -> None:

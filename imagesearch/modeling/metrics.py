@@ -36,9 +36,9 @@ def ranking_report(ranks: np.ndarray, ks: tuple[int, ...] = (1, 5, 10)) -> dict:
 
 
 def recall_curve(ranks: np.ndarray, max_k: int, others: dict[str, np.ndarray] | None = None) -> list[dict]:
-    """Recall@k for k = 1..max_k, as rows for a DVC plot: column ``recall`` for ``ranks``, and
+    """Recall@k for k = 1..max_k, as rows for a DVC plot: column ``full_model`` for ``ranks``, and
     one column per entry of ``others`` (the ablation's variants, overlaid in the same plot)."""
-    columns = {"recall": np.asarray(ranks), **{name: np.asarray(r) for name, r in (others or {}).items()}}
+    columns = {"full_model": np.asarray(ranks), **{name: np.asarray(r) for name, r in (others or {}).items()}}
     return [{"k": k, **{name: float((r <= k).mean()) for name, r in columns.items()}}
             for k in range(1, max_k + 1)]
 
