@@ -71,4 +71,4 @@ test-fast: venv
 
 # The experiments table: changed params and the headline metrics (docs/team.md, "Reading experiments").
 exps: venv
-	$(VENV)/bin/dvc exp show --only-changed --drop Created --no-pager
+	$(VENV)/bin/dvc exp show --only-changed --drop 'Created|.*/' --no-pager
