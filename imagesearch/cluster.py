@@ -181,10 +181,12 @@ def once_per_worker(key: Any, build: Callable[[], Any]) -> Any:
     return _BUILT_ON_WORKER[key]
 
 
-def map_in_order(client: Any, function: Callable[[Any], Any], chunks: Sequence[Any], desc: str,
-                 describe: Callable[[Any], str] = lambda chunk: repr(chunk)[:200]) -> list[Any]:
-    """``[function(chunk) for chunk in chunks]`` on the cluster, results in input order, with a
-    progress bar over completed tasks.
+def map_in_order(client: Any, function: Callable[..., Any], chunks: Sequence[Any], desc: str,
+                 describe: Callable[[Any], str] = lambda chunk: repr(chunk)[:200],
+                 shared: dict[str, Any] | None = None) -> list[Any]:
+    """``[function(chunk, **shared) for chunk in chunks]`` on the cluster, results in input order,
+    with a progress bar over completed tasks. ``shared`` values (a model, a catalog's image side)
+    are sent to every worker once, not with every task.
 
     A task that raises cancels the rest and raises :class:`ClusterTaskError` naming
     ``describe(chunk)``; a task whose worker died is rerun elsewhere by the scheduler (up to
@@ -192,7 +194,9 @@ def map_in_order(client: Any, function: Callable[[Any], Any], chunks: Sequence[A
     from dask.distributed import as_completed
 
     chunks = list(chunks)
-    futures = client.map(function, chunks, pure=False)
+    # broadcast: every worker holds a copy, so a killed worker loses none of it
+    scattered = {name: client.scatter(value, broadcast=True, hash=False) for name, value in (shared or {}).items()}
+    futures = client.map(function, chunks, pure=False, **scattered)
     position = {future.key: i for i, future in enumerate(futures)}
     for future in tqdm(as_completed(futures), total=len(futures), desc=desc, unit="task"):
         if future.status == "error":
@@ -202,3 +206,55 @@ def map_in_order(client: Any, function: Callable[[Any], Any], chunks: Sequence[A
             raise ClusterTaskError(f"{desc}: the task for {describe(chunk)} failed on the cluster: "
                                    f"{type(error).__name__}: {error}") from error
     return client.gather(futures)
+
+
+#: Tasks a stage's work is cut into at least (where it has that many items): more tasks than
+#: workers, so that a slow or lost worker delays a share of the work, not half of it.
+MIN_TASKS = 8
+
+
+def chunk_slices(count: int, most: int, tasks: int = MIN_TASKS) -> list[slice]:
+    """``count`` items cut into runs of at most ``most``, and into ``tasks`` runs at least where
+    ``count`` allows: a function of ``count`` alone, so that in-process and cluster runs compute on
+    the same chunks (a float computation whose bytes could depend on its batch then cannot differ)."""
+    size = max(1, min(most, -(-count // tasks)))
+    return [slice(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+class Tasks:
+    """Where a stage's chunks run: this process (``client`` None) or the cluster. Stages use it
+    through :func:`tasks` / :func:`map_chunks` and never see Dask."""
+
+    def __init__(self, client: Any = None) -> None:
+        self.client = client
+
+    def map(self, function: Callable[..., Any], chunks: Sequence[Any], desc: str,
+            describe: Callable[[Any], str] = lambda chunk: repr(chunk)[:200],
+            shared: dict[str, Any] | None = None, progress: bool = True) -> list[Any]:
+        """``[function(chunk, **shared) for chunk in chunks]``, in input order, here or as cluster
+        tasks (``desc`` gains `` (cluster)`` there); ``function`` must be a module-level function
+        of an importable module so that workers can load it."""
+        chunks = list(chunks)
+        if self.client is None:
+            return [function(chunk, **(shared or {}))
+                    for chunk in tqdm(chunks, desc=desc, unit="task", disable=not progress or len(chunks) < 2)]
+        return map_in_order(self.client, function, chunks, f"{desc} (cluster)", describe, shared)
+
+
+IN_PROCESS = Tasks()
+
+
+@contextmanager
+def tasks(folder: Path = Path(".")) -> Iterator[Tasks]:
+    """:class:`Tasks` on the configured scheduler, one cluster for all of a stage's maps
+    (:func:`cluster_client`); in this process, at no cost, where ``IMAGESEARCH_SCHEDULER`` is unset."""
+    with cluster_client(folder) as client:
+        yield Tasks(client)
+
+
+def map_chunks(function: Callable[..., Any], chunks: Sequence[Any], desc: str,
+               describe: Callable[[Any], str] = lambda chunk: repr(chunk)[:200],
+               shared: dict[str, Any] | None = None, folder: Path = Path("."), progress: bool = True) -> list[Any]:
+    """One :meth:`Tasks.map` on a cluster started for it (or in this process)."""
+    with tasks(folder) as runner:
+        return runner.map(function, chunks, desc, describe, shared, progress)

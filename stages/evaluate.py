@@ -5,6 +5,7 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.atomic import write_csv, write_json
+from imagesearch.cluster import tasks
 from imagesearch.data.catalog import catalog_images
 from imagesearch.embedding.vectors import load_vectors
 from imagesearch.modeling.evaluation import evaluate_test, language_report
@@ -28,10 +29,11 @@ def main(params: EvaluateParams, search: SearchParams) -> None:
     blocked_images = set(pd.read_parquet(paths.BLOCKED_IMAGES)["image"])
     blocked_queries = set(pd.read_parquet(paths.BLOCKED_QUERIES)["query_id"])
 
-    test = evaluate_test(model, raw_model, queries, catalog, image_set, text_set, blocked_queries,
-                         blocked_images, params.seed)
-    russian = language_report(model, queries, catalog, image_set, load_vectors(paths.RUSSIAN_QUERY_VECTORS),
-                              blocked_queries, blocked_images, test.variants["full"])
+    with tasks() as runner:  # the score grids: here, or on IMAGESEARCH_SCHEDULER's cluster
+        test = evaluate_test(model, raw_model, queries, catalog, image_set, text_set, blocked_queries,
+                             blocked_images, params.seed, runner)
+        russian = language_report(model, queries, catalog, image_set, load_vectors(paths.RUSSIAN_QUERY_VECTORS),
+                                  blocked_queries, blocked_images, test.variants["full"], runner)
     served = served_report(model, queries, catalog, image_set, text_set, blocked_queries, blocked_images,
                            search)
     report = {**test.variants["full"], "russian": russian, **({"allowed_served": served} if served else {})}

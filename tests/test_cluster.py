@@ -1,6 +1,7 @@
 """One switch, outside the outputs: IMAGESEARCH_SCHEDULER runs heavy stages on Dask, same bytes."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -16,7 +17,8 @@ import numpy as np
 import pytest
 import yaml
 
-from imagesearch.cluster import ENV, ClusterTaskError, cluster_client, connect, scheduler_spec
+from imagesearch.cluster import (ENV, MIN_TASKS, ClusterTaskError, chunk_slices, cluster_client, connect,
+                                 scheduler_spec)
 from tests.loopback_cluster import start_scheduler, start_worker, stop
 from tests.pipeline_repo import dvc, environment, make_pipeline_repo, set_param
 
@@ -60,6 +62,9 @@ def built_repo(tmp_path_factory: pytest.TempPathFactory, tiny_dataset: Path) -> 
     repo = make_pipeline_repo(tmp_path_factory.mktemp("built") / "repo", tiny_dataset)
     set_param(repo, ("embed_images", "batch_size"), 2)  # 24 images: 2 tasks of 8 batches of 2
     set_param(repo, ("embed_texts", "batch_size"), 4)  # texts: several tasks of 4 batches
+    # the tiny expert scores reach 3.0 on no held-out pair, and a None cv ROC-AUC stops train's
+    # headline (metrics/cv.json); 2.0 gives both classes
+    set_param(repo, ("train", "match_threshold"), 2.0)
     dvc(repo, "repro")
     return repo
 
@@ -71,7 +76,13 @@ def output_bytes(repo: Path) -> dict[str, bytes]:
     return {str(p.relative_to(repo)): p.read_bytes() for p in files + [repo / "dvc.lock"]}
 
 
-DISTRIBUTED_STAGES = ["validate", "embed_images", "embed_texts", "train"]
+DISTRIBUTED_STAGES = ["validate", "embed_images", "embed_texts", "align_queries", "train", "evaluate", "index"]
+#: The progress bar each distributed stage's cluster tasks show (a stage that quietly fell back to
+#: running in its own process would not).
+CLUSTER_BARS = ("check images (cluster): 100%", "embed images (efficientnet-lite1, cluster): 100%",
+                "embed texts (minilm, cluster): 100%", "align queries (multilingual USE) (cluster): 100%",
+                "cross-validation (cluster): 100%", "score test queries (joint model) (cluster): 100%",
+                "score test queries (raw model) (cluster): 100%", "index: image side (cluster): 100%")
 
 
 def rerun_on(repo: Path, scheduler: str) -> str:
@@ -94,8 +105,7 @@ def test_every_distributed_stage_on_a_cluster_writes_the_same_bytes(where: str, 
     reference = output_bytes(repo)
     log = rerun_on(repo, scheduler)
     assert f"Dask cluster {scheduler}: 2 workers, dashboard http" in log, log[-3000:]
-    for stage_bar in ("check images (cluster): 100%", "embed images (efficientnet-lite1, cluster): 100%",
-                      "embed texts (minilm, cluster): 100%", "cross-validation (cluster): 100%"):
+    for stage_bar in CLUSTER_BARS:
         assert stage_bar in log, (stage_bar, log[-3000:])
     after = output_bytes(repo)
     assert sorted(after) == sorted(reference)
@@ -162,6 +172,23 @@ def test_a_scheduler_without_workers_is_a_clear_error(tmp_path: Path, monkeypatc
         stop([scheduler])
 
 
+def kill_a_worker_running(address: str, task_name: str, killed: list[str], wait_s: float = 120) -> None:
+    """SIGKILL (by its PID) the first worker seen running a task named ``task_name``; its name
+    goes into ``killed``."""
+    from dask.distributed import Client
+
+    with Client(address, timeout="30s") as watcher:
+        pids = watcher.run(os.getpid)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and not killed:
+            busy = [worker for worker, tasks in watcher.processing().items()
+                    if any(task_name in str(task) for task in tasks)]
+            if busy:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed.append(busy[0])
+            time.sleep(0.02)
+
+
 def _stage_inputs(repo: Path) -> dict:
     return yaml.safe_load((repo / "params.yaml").read_text())["embed_images"]
 
@@ -179,20 +206,7 @@ def test_a_dask_worker_killed_mid_task_leaves_the_same_vectors(tmp_path: Path, b
     shutil.copytree(built_repo, repo, symlinks=True)
     reference = load_vectors(repo / "data" / "features" / "images.npz")
     killed: list[str] = []
-
-    def kill_a_busy_worker() -> None:
-        with Client(loopback_scheduler, timeout="30s") as watcher:
-            pids = watcher.run(os.getpid)
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and not killed:
-                busy = [worker for worker, tasks in watcher.processing().items()
-                        if any("encode_on_worker" in str(task) for task in tasks)]
-                if busy:
-                    os.kill(pids[busy[0]], signal.SIGKILL)
-                    killed.append(busy[0])
-                time.sleep(0.02)
-
-    killer = threading.Thread(target=kill_a_busy_worker)
+    killer = threading.Thread(target=kill_a_worker_running, args=(loopback_scheduler, "encode_on_worker", killed))
     killer.start()
     monkeypatch.setenv(ENV, loopback_scheduler)
     result = embed_image_table(_stage_inputs(repo), root=repo, cache_root=tmp_path / "empty-cache", progress=False)
@@ -224,3 +238,59 @@ def test_a_failing_cluster_task_names_the_file_and_writes_nothing(tmp_path: Path
                                                rf".*{broken.name}: cannot decode the image"):
         embed_image_table(_stage_inputs(repo), root=repo, cache_root=tmp_path / "empty-cache", progress=False)
     assert vectors.read_bytes() == before
+
+
+def test_a_worker_killed_mid_align_queries_leaves_the_same_query_map(tmp_path: Path, built_repo: Path,
+                                                                      monkeypatch) -> None:
+    """SIGKILL a worker while it loads USE for its first text task (fresh workers, so the load is
+    inside a task): the task is rerun on the other worker and align_queries writes the in-process
+    bytes: the query map, the Russian vectors, the metrics."""
+    from imagesearch import paths
+    from imagesearch.embedding.multilingual import align_queries
+
+    repo = tmp_path / "repo"
+    shutil.copytree(built_repo, repo, symlinks=True)
+    written = [paths.RUSSIAN_QUERY_VECTORS, *sorted(p.relative_to(repo) for p in (repo / paths.QUERY_ALIGNER).rglob("*"))]
+    reference = {str(p): (built_repo / p).read_bytes() for p in written}
+    cluster_folder = tmp_path / "cluster"
+    cluster_folder.mkdir()
+    address, scheduler = start_scheduler(cluster_folder)
+    workers = [start_worker(address, cluster_folder) for _ in range(2)]
+    try:
+        from dask.distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=120)
+        killed: list[str] = []
+        killer = threading.Thread(target=kill_a_worker_running, args=(address, "encode_on_worker", killed))
+        killer.start()
+        monkeypatch.setenv(ENV, address)
+        params = yaml.safe_load((repo / "params.yaml").read_text())["align_queries"]
+        metrics = align_queries(params["folds"], root=repo, cache_root=tmp_path / "empty-cache")
+        killer.join()
+    finally:
+        stop([*workers, scheduler])
+    assert killed, "no worker was seen running a text task"
+    after = {str(p): (repo / p).read_bytes() for p in written}
+    assert [name for name in reference if after[name] != reference[name]] == []
+    assert json.dumps(metrics, sort_keys=True) == json.dumps(
+        json.loads((built_repo / paths.ALIGNMENT_METRICS).read_text()), sort_keys=True)
+
+
+@pytest.mark.parametrize("count, most", [(0, 4), (1, 4), (7, 64), (24, 2), (500, 64), (100_000, 4096)])
+def test_chunks_are_a_function_of_the_count_alone(count: int, most: int) -> None:
+    parts = chunk_slices(count, most)
+    assert [i for part in parts for i in range(count)[part]] == list(range(count))
+    assert all(0 < part.stop - part.start <= most for part in parts)
+    assert len(parts) >= min(count, MIN_TASKS)
+
+
+def test_unset_the_stages_run_in_their_own_process_without_importing_dask(tmp_path: Path) -> None:
+    """The default costs nothing new: no cluster, no Dask import, the chunks in input order."""
+    code = ("import sys; from imagesearch.cluster import map_chunks; "
+            "out = map_chunks(sum, [[1, 2], [3], [4, 5, 6]], 'sums', progress=False); "
+            "assert out == [3, 3, 15], out; "
+            "assert not any(m.split('.')[0] in ('dask', 'distributed') for m in sys.modules), 'dask imported'")
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]

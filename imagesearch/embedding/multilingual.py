@@ -8,9 +8,14 @@ on the train captions, each English caption and its Russian translation mapped o
 caption's teacher vector (parallel data, as in multilingual distillation), grouped by image;
 writes it with the Russian test queries' mapped vectors, which ``evaluate`` ranks like the
 English ones. Test queries never shape the map.
+
+The texts the cache lacks are encoded in chunks, here or, with ``IMAGESEARCH_SCHEDULER`` set, as
+tasks on a Dask cluster (:func:`imagesearch.cluster.map_chunks`; USE loaded once per worker): USE
+encodes one text per call, so a vector does not depend on the chunk it was in.
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -18,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from imagesearch import paths
+from imagesearch.cluster import chunk_slices, map_chunks, once_per_worker
 from imagesearch.data.translations import read_translations
 from imagesearch.embedding.cache import DEFAULT_ROOT, EmbeddingCache, encode_cached, text_key
 from imagesearch.embedding.encoders.text import build_text_encoder
@@ -27,12 +33,28 @@ from imagesearch.embedding.vectors import VectorSet, load_vectors, save_vectors
 log = logging.getLogger(__name__)
 
 STUDENT = {"encoder": "use", "batch_size": 64, "options": {}}
+#: Texts per task (USE: ~1.4 ms a text here): a task outlasts its scheduling overhead.
+TEXTS_PER_TASK = 256
+
+
+def encode_on_worker(texts: list[str]) -> np.ndarray:
+    """One task: texts -> their multilingual USE vectors (the model loaded once per process)."""
+    encoder = once_per_worker(("text encoder", json.dumps(STUDENT, sort_keys=True)),
+                              lambda: build_text_encoder(STUDENT))
+    return encoder.encode(texts, progress=False)
+
+
+def _encode_in_chunks(texts: list[str], root: Path) -> np.ndarray:
+    chunks = [texts[part] for part in chunk_slices(len(texts), TEXTS_PER_TASK)]
+    parts = map_chunks(encode_on_worker, chunks, desc="align queries (multilingual USE)", folder=root,
+                       describe=lambda chunk: f"{len(chunk)} texts from {chunk[0]!r}")
+    return np.concatenate(parts)
 
 
 def _student_vectors(texts: list[str], root: Path, cache_root: Path | None) -> np.ndarray:
     encoder = build_text_encoder(STUDENT)
     cache = EmbeddingCache(cache_root or root / DEFAULT_ROOT, "text", encoder)
-    vectors, hits = encode_cached(lambda items: encoder.encode(items, progress=False), texts,
+    vectors, hits = encode_cached(lambda items: _encode_in_chunks(items, root), texts,
                                   [text_key(t) for t in texts], cache)
     log.info("multilingual USE: %d texts (%d cached)", len(texts), hits)
     return vectors

@@ -11,6 +11,9 @@ and :func:`fit_with_ablation`; ``evaluate`` calls :func:`evaluate_test`.
 With ``IMAGESEARCH_SCHEDULER`` set, the folds are tasks on the Dask cluster (each on one BLAS
 thread, as on the threads here): the same bytes in ``metrics/cv.json`` and the out-of-fold table.
 The final fits stay in the stage process: their XGBoost callback writes the DVCLive curve.
+The test queries are scored in chunks of :data:`QUERIES_PER_TASK` (:func:`test_scores`), here or
+as cluster tasks (the model and the catalog's image side sent to each worker once): a query's
+scores depend on its own vector only, and the chunks are the same either way.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from imagesearch.cluster import cluster_client, map_in_order
+from imagesearch.cluster import IN_PROCESS, Tasks, chunk_slices, cluster_client, map_in_order
 from imagesearch.embedding.vectors import VectorSet
 from imagesearch.modeling.metrics import (curve_points, kendall_tau, ranking_report, ranks_of_gold,
                                           regression_report, safe_roc_auc)
@@ -147,10 +150,27 @@ def oof_metrics(oof: pd.DataFrame, match_threshold: float, ranks: np.ndarray) ->
     return report
 
 
+#: Test queries per scoring task (a chunk's grid is queries x catalog images).
+QUERIES_PER_TASK = 64
+
+
+def score_on_worker(chunk: tuple[list[str], np.ndarray], model: RelevanceModel, image_side: Any) -> np.ndarray:
+    """One task: (query ids, their text vectors) -> their scores against the catalog's image side."""
+    return model.score_grid(image_side, chunk[1])
+
+
 def test_scores(model: RelevanceModel, queries: pd.DataFrame, catalog: list[str], image_set: VectorSet,
-                text_set: VectorSet) -> np.ndarray:
-    """Scores of every test query (rows) against every catalog image (columns)."""
-    return model.score_grid(model.image_side(image_set.take(catalog)), text_set.take(list(queries["query_id"])))
+                text_set: VectorSet, runner: Tasks = IN_PROCESS, image_side: Any = None) -> np.ndarray:
+    """Scores of every test query (rows) against every catalog image (columns), in chunks of
+    queries on ``runner``; ``image_side``: the model's side of the catalog, where already computed."""
+    side = model.image_side(image_set.take(catalog)) if image_side is None else image_side
+    ids = [str(i) for i in queries["query_id"]]
+    vectors = text_set.take(ids)
+    chunks = [(ids[part], vectors[part]) for part in chunk_slices(len(ids), QUERIES_PER_TASK)]
+    parts = runner.map(score_on_worker, chunks, desc=f"score test queries ({model.config.space} model)",
+                       describe=lambda chunk: f"{len(chunk[0])} queries from {chunk[0][0]}",
+                       shared={"model": model, "image_side": side}, progress=False)
+    return np.concatenate(parts) if parts else np.zeros((0, len(catalog)), dtype=np.float32)
 
 
 def test_report(scores: np.ndarray, queries: pd.DataFrame, catalog: list[str],
@@ -170,7 +190,7 @@ def test_report(scores: np.ndarray, queries: pd.DataFrame, catalog: list[str],
 
 def ablation_scores(model: RelevanceModel, raw_model: RelevanceModel, queries: pd.DataFrame,
                     catalog: list[str], image_set: VectorSet, text_set: VectorSet,
-                    seed: int) -> dict[str, np.ndarray]:
+                    seed: int, runner: Tasks = IN_PROCESS) -> dict[str, np.ndarray]:
     """Test-set score grids of the ablation: what each part of the model adds.
 
     ``random``: chance; ``joint_cosine``: the image→text ridge cosine alone; ``caption_knn``: the
@@ -183,8 +203,8 @@ def ablation_scores(model: RelevanceModel, raw_model: RelevanceModel, queries: p
         "random": np.random.default_rng(seed).random((len(queries), len(catalog))),
         "joint_cosine": text_side.text @ image_side.mapped.T,
         "caption_knn": text_side.knn @ image_side.standard.T,
-        "xgboost_raw": test_scores(raw_model, queries, catalog, image_set, text_set),
-        "full": test_scores(model, queries, catalog, image_set, text_set),
+        "xgboost_raw": test_scores(raw_model, queries, catalog, image_set, text_set, runner),
+        "full": test_scores(model, queries, catalog, image_set, text_set, runner, image_side),
     }
 
 
@@ -213,10 +233,12 @@ def allowed_masks(queries: pd.DataFrame, catalog: list[str], blocked_queries: se
 
 def evaluate_test(model: RelevanceModel, raw_model: RelevanceModel, queries: pd.DataFrame,
                   catalog: list[str], image_set: VectorSet, text_set: VectorSet,
-                  blocked_queries: set[str], blocked_images: set[str], seed: int) -> Evaluation:
-    """Every ablation variant ranked on the test queries, over all and over the allowed ones."""
+                  blocked_queries: set[str], blocked_images: set[str], seed: int,
+                  runner: Tasks = IN_PROCESS) -> Evaluation:
+    """Every ablation variant ranked on the test queries, over all and over the allowed ones;
+    the model's score grids computed on ``runner`` (in this process or a cluster's tasks)."""
     allowed_queries, allowed_images = allowed_masks(queries, catalog, blocked_queries, blocked_images)
-    grids = ablation_scores(model, raw_model, queries, catalog, image_set, text_set, seed)
+    grids = ablation_scores(model, raw_model, queries, catalog, image_set, text_set, seed, runner)
     variants, ranks = {}, {}
     for name, scores in grids.items():
         variants[name], ranks[name] = test_report(scores, queries, catalog, allowed_queries, allowed_images)
@@ -225,12 +247,12 @@ def evaluate_test(model: RelevanceModel, raw_model: RelevanceModel, queries: pd.
 
 def language_report(model: RelevanceModel, queries: pd.DataFrame, catalog: list[str], image_set: VectorSet,
                     translated: VectorSet, blocked_queries: set[str], blocked_images: set[str],
-                    english: dict) -> dict:
+                    english: dict, runner: Tasks = IN_PROCESS) -> dict:
     """The test report of the same queries in another language (``translated``: their vectors,
     ids = query_id), with ``gap_to_english``: its R@k and MRR minus the English ones (all and
     allowed). The allowed queries are those of English: the same photos, the same legal verdicts."""
     allowed_queries, allowed_images = allowed_masks(queries, catalog, blocked_queries, blocked_images)
-    report, _ = test_report(test_scores(model, queries, catalog, image_set, translated), queries, catalog,
+    report, _ = test_report(test_scores(model, queries, catalog, image_set, translated, runner), queries, catalog,
                             allowed_queries, allowed_images)
     keys = [key for key, value in report.items() if isinstance(value, float)]
     report["gap_to_english"] = {key: round(report[key] - english[key], 4) for key in keys}

@@ -2,6 +2,8 @@
 
 The folder is self-contained (model, text encoder, catalog, per-image precomputation), so a
 server needs only ``dvc pull data/index``. Blocked images are left out here, once, for everyone.
+The exhaustive index's image side is computed in chunks of catalog images, here or as tasks on a
+Dask cluster (``IMAGESEARCH_SCHEDULER``, :mod:`imagesearch.cluster`): the same chunks either way.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.atomic import atomic_path
+from imagesearch.cluster import IN_PROCESS, Tasks, chunk_slices
 from imagesearch.embedding.vectors import VectorSet
 from imagesearch.modeling.relevance import RelevanceModel
 from imagesearch.params import SearchParams
@@ -26,6 +29,25 @@ PHOTO_VERDICTS_FILE = paths.INDEX_PHOTO_VERDICTS
 TWO_STAGE_DIR = paths.INDEX_TWO_STAGE
 CHUNK = 25_000  # images per chunk of the two-stage build: the full float32 image side never exists at once
 SAMPLE = 100_000  # images that train the IVF lists
+IMAGES_PER_TASK = 4096  # catalog images per task of the exhaustive index's image side
+
+
+def image_side_on_worker(vectors: np.ndarray, model: RelevanceModel) -> Any:
+    """One task: a chunk of catalog image vectors -> the model's image side of it."""
+    return model.image_side(vectors)
+
+
+def image_side_in_chunks(model: RelevanceModel, vectors: np.ndarray, runner: Tasks = IN_PROCESS) -> Any:
+    """``model.image_side(vectors)`` computed in chunks on ``runner``, rows in catalog order."""
+    parts = runner.map(image_side_on_worker, [vectors[part] for part in chunk_slices(len(vectors), IMAGES_PER_TASK)],
+                       desc="index: image side", describe=lambda chunk: f"{len(chunk)} catalog images",
+                       shared={"model": model}, progress=False)
+    if len(parts) < 2:
+        return parts[0] if parts else model.image_side(vectors)
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)
+    return type(parts[0])(*(np.concatenate([getattr(part, name) for part in parts])
+                            for name in parts[0].__dataclass_fields__))
 
 
 def build_two_stage(model: RelevanceModel, vectors: np.ndarray, search: SearchParams) -> Any:
@@ -62,7 +84,7 @@ class IndexParts:
 
 def build_index(folder: str | Path, parts: IndexParts, images: pd.DataFrame, image_set: VectorSet,
                 blocked: set[str], search: SearchParams = SearchParams(),
-                seen_photos: pd.DataFrame | None = None) -> dict:
+                seen_photos: pd.DataFrame | None = None, runner: Tasks = IN_PROCESS) -> dict:
     """Write the index for the catalog ``images`` (image, path) minus ``blocked``; return its manifest.
 
     ``search`` (the params' ``index`` section) decides from which catalog size the index holds the
@@ -72,7 +94,7 @@ def build_index(folder: str | Path, parts: IndexParts, images: pd.DataFrame, ima
     (``VectorSet.encoder``), from which the scorer rebuilds the same image encoder. ``seen_photos``
     (image, sha256) are every photo the pipeline judged, train and catalog: their verdicts are
     stored by content hash so that ``score`` refuses a blocked photo under any name and asks the
-    classifier only about new ones.
+    classifier only about new ones. ``runner``: where the image side's chunks are computed.
     """
     model = RelevanceModel.load(parts.model)
     catalog = images.loc[~images["image"].isin(blocked), ["image", "path"]].sort_values("image")
@@ -108,6 +130,6 @@ def build_index(folder: str | Path, parts: IndexParts, images: pd.DataFrame, ima
         if two_stage:
             build_two_stage(model, vectors, search).save(tmp / TWO_STAGE_DIR)
         else:
-            joblib.dump(model.image_side(vectors), tmp / "image_side.joblib")
+            joblib.dump(image_side_in_chunks(model, vectors, runner), tmp / "image_side.joblib")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return manifest
