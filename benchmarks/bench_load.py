@@ -4,10 +4,10 @@
     python -m benchmarks.bench_load --index IDX --requests 200 --concurrency 5 --images
 
 Starts the server as a user would (``python -m imagesearch.serving.cli serve``) on 127.0.0.1 and a free
-port, waits for /healthz, fires the requests with httpx's async client and prints the errors,
+port, waits for /readyz, fires the requests with httpx's async client and prints the errors,
 p50/p95/max latency and requests per second. Queries cycle through a fixed list (allowed and
 blocked ones, so both paths are measured); ``--images`` also fetches every result's image.
-Exit status 1 if any request failed.
+Exit status 1 if any request failed. Overload, shutdown and readiness: ``benchmarks/bench_production.py``.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def free_port() -> int:
 
 
 def start_server(index: Path, port: int, timeout: float = 300.0, extra: tuple[str, ...] = ()) -> subprocess.Popen:
-    """Start `imagesearch serve` and return once /healthz answers (its load time is logged)."""
+    """Start `imagesearch serve` and return once /readyz is green (its load time is logged)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "imagesearch.serving.cli", "serve", "--index", str(index),
@@ -55,7 +55,7 @@ def start_server(index: Path, port: int, timeout: float = 300.0, extra: tuple[st
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                 log.info("server up in %.1f s: %s", time.perf_counter() - started,
                          httpx.get(f"http://127.0.0.1:{port}/healthz").json())
                 return process

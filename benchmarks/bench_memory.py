@@ -105,7 +105,7 @@ def measure_server(repo: Path, requests: int) -> dict[str, float]:
         while True:
             peak = max(peak, tree_rss(proc))
             try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1).read()
+                urllib.request.urlopen(f"{base}/readyz", timeout=1).read()  # 503 (an OSError) until warmed
                 break
             except OSError:
                 if server.poll() is not None or time.perf_counter() - start > 120:

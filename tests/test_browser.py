@@ -52,12 +52,12 @@ def server(search_index) -> Iterator[str]:
             if process.poll() is not None:
                 pytest.fail(f"the server exited with {process.returncode}:\n{process.stdout.read().decode()}")
             try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("the server did not answer /healthz within 180 s")
+                pytest.fail("the server was not ready (/readyz) within 180 s")
             time.sleep(0.25)
         yield base
     finally:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from imagesearch import paths
 from imagesearch.serving.limits import DEFAULT_K
+from imagesearch.serving.web.settings import ServeSettings
 
 log = logging.getLogger("imagesearch")
 
@@ -24,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("-k", type=int, default=DEFAULT_K, help=f"how many images (default {DEFAULT_K})")
     search.add_argument("--json", action="store_true", help="print JSON for machines")
     search.add_argument("--index", type=Path, default=paths.INDEX)
+    search.add_argument("--images", type=Path, default=None, metavar="DIR",
+                        help="the folder holding the catalog's photos (for an index fetched without its project)")
 
     score = commands.add_parser("score", help="score how well a text describes an image file, in [0, 1]")
     score.add_argument("--image", type=Path, required=True)
@@ -39,10 +42,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--index", type=Path, default=paths.INDEX)
+    serve.add_argument("--images", type=Path, default=None, metavar="DIR",
+                       help="the folder holding the catalog's photos (for an index fetched without its project)")
     serve.add_argument("--batch", type=int, default=0, metavar="N",
                        help="micro-batch up to N concurrent queries per encoder/scoring call (0: off)")
     serve.add_argument("--batch-wait-ms", type=float, default=2.0,
                        help="how long a micro-batch waits for more queries (with --batch)")
+    production = ServeSettings()
+    serve.add_argument("--max-active", type=int, default=production.max_active, metavar="N",
+                       help="searches running at once (default 0: one per core; with --batch, at least 2 x N)")
+    serve.add_argument("--max-waiting", type=int, default=production.max_waiting, metavar="N",
+                       help="searches waiting for a slot; more get 503 at once (default: 2 x --max-active)")
+    serve.add_argument("--time-budget", type=float, default=production.budget_s, metavar="S",
+                       help="a search that would not be answered within S seconds gets 503 + Retry-After "
+                            f"at once (default {production.budget_s})")
+    serve.add_argument("--max-connections", type=int, default=production.max_connections, metavar="N",
+                       help=f"open connections beyond which uvicorn answers 503 (default {production.max_connections})")
+    serve.add_argument("--keep-alive", type=int, default=production.keep_alive_s, metavar="S",
+                       help=f"idle keep-alive connections close after S seconds (default {production.keep_alive_s})")
+    serve.add_argument("--header-timeout", type=float, default=production.header_timeout_s, metavar="S",
+                       help="a connection that sends no complete request head within S seconds closes "
+                            f"(default {production.header_timeout_s:g})")
+    serve.add_argument("--graceful-timeout", type=int, default=production.graceful_s, metavar="S",
+                       help="on SIGTERM, requests in flight get S seconds to finish, then the process exits "
+                            f"(default {production.graceful_s})")
 
     return parser
 
@@ -56,20 +79,25 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
+    from imagesearch.serving.photos import missing_photos_line
     from imagesearch.serving.searcher import QueryError, Searcher
 
     try:
-        searcher = Searcher.load(args.index)
+        searcher = Searcher.load(args.index, images=args.images)
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    missing = missing_photos_line(list(searcher.catalog["path"]))
+    if missing:
+        print(f"warning: {missing}", file=sys.stderr)
     try:
         result = searcher.search(args.query, args.k)
     except QueryError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(result.to_dict({h.image: searcher.image_path(h.image) for h in result.hits}), indent=2, ensure_ascii=False))
+        found = {h.image: path for h in result.hits if (path := searcher.image_path(h.image)) and path.is_file()}
+        print(json.dumps(result.to_dict(found), indent=2, ensure_ascii=False))
     elif result.disclaimer:
         print(result.disclaimer)
     else:
@@ -102,15 +130,25 @@ def _legal_check(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
     from threadpoolctl import threadpool_limits
 
     from imagesearch.serving.web.app import create_app
+    from imagesearch.serving.web.server import serve
 
+    settings = ServeSettings(host=args.host, port=args.port, max_active=args.max_active,
+                             max_waiting=args.max_waiting, budget_s=args.time_budget,
+                             max_connections=args.max_connections, keep_alive_s=args.keep_alive,
+                             header_timeout_s=args.header_timeout, graceful_s=args.graceful_timeout)
+    active = max(settings.active, 2 * args.batch)  # a micro-batch needs that many searches waiting
     threadpool_limits(1)  # one BLAS/OpenMP thread per query: concurrent queries use the cores
-    uvicorn.run(create_app(args.index, batch=args.batch, batch_wait_ms=args.batch_wait_ms),
-                host=args.host, port=args.port)
-    return 0
+    if args.images is not None and not args.images.is_dir():
+        print(f"error: --images {args.images}: no such folder (it should hold the catalog's photo files)",
+              file=sys.stderr)
+        return 2
+    app = create_app(args.index, batch=args.batch, batch_wait_ms=args.batch_wait_ms, max_active=active,
+                     max_waiting=2 * active if args.max_waiting is None else args.max_waiting, budget_s=settings.budget_s, images=args.images)
+    serve(app, settings)
+    return 1 if getattr(app.state, "failed", None) else 0
 
 
 if __name__ == "__main__":

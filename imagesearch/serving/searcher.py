@@ -19,6 +19,7 @@ from imagesearch import paths
 from imagesearch.legal.policy import LegalPolicy
 from imagesearch.modeling.relevance import RelevanceModel
 from imagesearch.serving.limits import DEFAULT_K, MAX_K, MAX_QUERY_CHARS  # noqa: F401 (re-exported)
+from imagesearch.serving.photos import photo_paths
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,12 @@ class SearchResult:
     blocked_words: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self, paths: dict[str, Path] | None = None) -> dict[str, Any]:
-        """JSON-ready; with ``paths`` (image id -> file), each hit carries its absolute ``path``."""
+        """JSON-ready; with ``paths`` (image id -> file), each hit carries its absolute ``path``
+        (null for a photo missing from ``paths``)."""
         return {"query": self.query, "disclaimer": self.disclaimer,
                 "results": [{"image": h.image, "score": round(h.score, 4),
-                             **({"path": str(paths[h.image])} if paths else {})} for h in self.hits]}
+                             **({"path": str(paths[h.image]) if h.image in paths else None}
+                                if paths is not None else {})} for h in self.hits]}
 
 
 class QueryError(ValueError):
@@ -50,15 +53,6 @@ class QueryError(ValueError):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-def project_root(index: Path) -> Path:
-    """The folder of the project the index belongs to (the nearest one above holding dvc.yaml),
-    or the working directory for an index fetched elsewhere (``dvc get``)."""
-    for parent in index.resolve().parents:
-        if (parent / "dvc.yaml").is_file():
-            return parent
-    return Path.cwd().resolve()
 
 
 def load_query_encoder(folder: Path, threads: int | None = None) -> Any:
@@ -93,16 +87,16 @@ class Searcher:
         self._paths = dict(zip(self.catalog["image"], self.catalog["path"]))
 
     @classmethod
-    def load(cls, folder: str | Path, threads: int | None = None) -> "Searcher":
+    def load(cls, folder: str | Path, threads: int | None = None, images: str | Path | None = None) -> "Searcher":
         """The index in ``folder``; ``threads`` caps the query encoder's threads (the server
-        answers concurrent queries on threads of their own and passes 1)."""
+        answers concurrent queries on threads of their own and passes 1); ``images``: the folder
+        holding the catalog's photo files, for an index fetched without its project."""
         folder = Path(folder)
         if not (folder / "manifest.json").is_file():
             raise FileNotFoundError(f"{folder}: no search index here (no manifest.json); "
                                     "build it with `dvc repro index`")
         catalog = pd.read_parquet(folder / "catalog.parquet")
-        root = project_root(folder)  # catalog paths are relative to the project that built the index
-        catalog["path"] = [str(path if Path(path).is_absolute() else root / path) for path in catalog["path"]]
+        catalog["path"] = photo_paths(catalog, folder, images)
         model = RelevanceModel.load(folder / "model")
         two_stage = None
         if (folder / paths.INDEX_TWO_STAGE).is_dir():
@@ -142,12 +136,15 @@ class Searcher:
         return query
 
     def rank(self, allowed: list[tuple[str, int]]) -> list[SearchResult]:
-        """The hits of queries that already passed :meth:`check` (collapsed, allowed), encoded and
-        scored together: what the server's micro-batches call."""
+        """The hits of queries that already passed :meth:`check` (collapsed, allowed), scored
+        together: what the server's micro-batches call. Each query is encoded alone: the ONNX
+        encoder pads a batch to its longest text and its matrix products change with the batch's
+        shape, which moved vectors by ~4e-8 and could flip a tree split of the model. A query's
+        vector and scores are the same alone and in any batch (tests/test_batching.py)."""
         if not allowed:
             return []
-        rows, scores = self.top_k(self.text_encoder.encode([query for query, _ in allowed]),
-                                  max(k for _, k in allowed))
+        vectors = np.concatenate([self.text_encoder.encode([query]) for query, _ in allowed])
+        rows, scores = self.top_k(vectors, max(k for _, k in allowed))
         images = self.catalog["image"]
         return [SearchResult(query, tuple(Hit(images[r], float(s)) for r, s in zip(row[:k], score[:k]) if r >= 0))
                 for (query, k), row, score in zip(allowed, rows, scores)]

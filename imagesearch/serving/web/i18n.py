@@ -39,6 +39,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "too_long": "Sorry: the query is longer than {max_chars} characters.",
         "query_error": "Sorry: this query cannot be searched.",
         "at_limit": "Your query reached the {max_chars}-character limit: anything typed after that was cut off.",
+        "busy": "The search is busy right now: please try again in a moment.",
+        "starting": "The search is starting: please try again in a few seconds.",
     },
     "ru": {
         "title": "Поиск изображений",
@@ -58,6 +60,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "too_long": "Извините: запрос длиннее {max_chars} символов.",
         "query_error": "Извините: по этому запросу искать нельзя.",
         "at_limit": "Запрос достиг предела в {max_chars} символов: всё, что было после, отрезано.",
+        "busy": "Поиск сейчас перегружен: попробуйте ещё раз через минуту.",
+        "starting": "Поиск запускается: попробуйте ещё раз через несколько секунд.",
     },
 }
 
