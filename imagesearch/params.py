@@ -105,6 +105,9 @@ class TrainParams(Section):
     monotone: bool = False
     weights: SourceWeights
     xgb: XGBParams
+    # training rows from which the final fit bins features globally and, with a scheduler set,
+    # runs on the cluster (imagesearch/modeling/distributed_fit.py)
+    distributed_fit_from: int = Field(default=5_000_000, ge=1)
 
 
 class AlignQueriesParams(Section):

@@ -7,8 +7,10 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.atomic import atomic_path, write_csv, write_json, write_parquet
+from imagesearch.cluster import cluster_client
 from imagesearch.embedding.vectors import load_vectors
 from imagesearch.modeling.curves import TrainingCurve
+from imagesearch.modeling.distributed_fit import DistributedFit
 from imagesearch.modeling.evaluation import cross_validate, fit_with_ablation, oof_curves
 from imagesearch.modeling.headline import headline_of
 from imagesearch.modeling.relevance import ModelConfig
@@ -31,9 +33,10 @@ def main(params: TrainParams) -> None:
     write_json(paths.CV_DETAIL, cv.metrics)
     write_json(paths.CV_METRICS, headline_of(str(paths.CV_METRICS), cv.metrics))
 
-    with atomic_path(paths.TRAINING_CURVE) as curve_folder:
+    with cluster_client() as client, atomic_path(paths.TRAINING_CURVE) as curve_folder:
         model, raw_model = fit_with_ablation(pairs, images, texts, config, n_jobs,
-                                             callbacks=[TrainingCurve(curve_folder)])
+                                             callbacks=[TrainingCurve(curve_folder)],
+                                             distributed=DistributedFit(params.distributed_fit_from, client))
     model.save(paths.MODEL)
     raw_model.save(paths.RAW_MODEL)
 

@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from imagesearch.cluster import IN_PROCESS, Tasks, chunk_slices, cluster_client, map_in_order
 from imagesearch.embedding.vectors import VectorSet
+from imagesearch.modeling.distributed_fit import DistributedFit
 from imagesearch.modeling.metrics import (curve_points, kendall_tau, ranking_report, ranks_of_gold,
                                           regression_report, safe_roc_auc)
 from imagesearch.modeling.relevance import ModelConfig, RelevanceModel
@@ -92,12 +93,16 @@ def oof_curves(oof: pd.DataFrame, match_threshold: float) -> tuple[list[dict], l
 
 def fit_with_ablation(pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
                       config: ModelConfig, n_jobs: int = 1,
-                      callbacks: Sequence[Any] = ()) -> tuple[RelevanceModel, RelevanceModel]:
+                      callbacks: Sequence[Any] = (),
+                      distributed: DistributedFit | None = None) -> tuple[RelevanceModel, RelevanceModel]:
     """The model, and the ablation's model without the joint space (evaluate compares them),
-    fitted side by side on all ``pairs``; ``callbacks`` (XGBoost's) go to the model's fit only."""
+    fitted side by side on all ``pairs`` (one after the other on a cluster); ``callbacks``
+    (XGBoost's) go to the model's fit only."""
     fits = [(config, callbacks), (dataclasses.replace(config, space="raw"), ())]
-    model, raw_model = parallel_map(lambda fit: RelevanceModel(fit[0]).fit(pairs, image_set, text_set, fit[1]),
-                                    fits, n_jobs, desc="final fits", unit="model")
+    on_cluster = distributed is not None and distributed.client is not None
+    model, raw_model = parallel_map(
+        lambda fit: RelevanceModel(fit[0]).fit(pairs, image_set, text_set, fit[1], distributed),
+        fits, 1 if on_cluster else n_jobs, desc="final fits", unit="model")
     return model, raw_model
 
 

@@ -25,6 +25,7 @@ import xgboost as xgb
 
 from imagesearch.atomic import atomic_path
 from imagesearch.embedding.vectors import VectorSet
+from imagesearch.modeling.distributed_fit import DistributedFit, bin_globally, fit_regressor
 from imagesearch.modeling.joint_space import SPACES
 from imagesearch.params import TrainParams
 
@@ -139,15 +140,18 @@ class RelevanceModel:
 
     # ---- training -------------------------------------------------------------------------
     def fit(self, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
-            callbacks: Sequence[xgb.callback.TrainingCallback] = ()) -> "RelevanceModel":
+            callbacks: Sequence[xgb.callback.TrainingCallback] = (),
+            distributed: DistributedFit | None = None) -> "RelevanceModel":
         """Fit on pairs (image, query_id, query_image, source, target) and their vectors.
 
         ``callbacks`` ride on the early-stopping fit, which evaluates the training part and the
-        held-out images each iteration (the training curve of :mod:`.curves`)."""
+        held-out images each iteration (the training curve of :mod:`.curves`); ``distributed``
+        says from how many pair rows the booster is fitted on globally binned features, and on
+        which cluster (:mod:`.distributed_fit`)."""
         data = TrainingSet.build(pairs, image_set, text_set, self.config.weights,
                                  self.config.negatives_per_caption, self.config.seed + 2)
         features = self._out_of_fold_features(data)
-        self.booster = self._fit_booster(features, data, callbacks)
+        self.booster = self._fit_booster(features, data, callbacks, distributed)
         self.space = self.config.make_space().fit(data.images, data.texts, data.own_image)
         return self
 
@@ -180,7 +184,8 @@ class RelevanceModel:
         return features
 
     def _fit_booster(self, features: np.ndarray, data: TrainingSet,
-                     callbacks: Sequence[xgb.callback.TrainingCallback] = ()) -> xgb.XGBRegressor:
+                     callbacks: Sequence[xgb.callback.TrainingCallback] = (),
+                     distributed: DistributedFit | None = None) -> xgb.XGBRegressor:
         params = dict(self.config.xgb)
         stopping = params.pop("early_stopping_rounds")
         rng = np.random.default_rng(self.config.seed + 1)
@@ -191,16 +196,21 @@ class RelevanceModel:
         if self.config.monotone and self.config.space == "joint":
             common["monotone_constraints"] = "(" + ",".join(
                 str(m) for m in self.config.make_space().monotone) + ")"
-        probe = xgb.XGBRegressor(early_stopping_rounds=stopping, eval_metric="rmse",
-                                 callbacks=list(callbacks) or None, **common)
+        client = None
+        if distributed is not None and distributed.applies(len(features)):
+            distributed.check(params)
+            features, client = bin_globally(features), distributed.client
+            log.info("%d pair rows: features binned globally, fitted %s", len(features),
+                     "on the cluster" if client is not None else "in process")
         # early stopping watches the last eval set: the held-out images
-        probe.fit(features[~held], data.target[~held], sample_weight=data.weight[~held],
-                  eval_set=[(features[~held], data.target[~held]), (features[held], data.target[held])],
-                  sample_weight_eval_set=[data.weight[~held], data.weight[held]], verbose=False)
+        probe = fit_regressor(common, features[~held], data.target[~held], data.weight[~held],
+                              eval_set=[(features[~held], data.target[~held]), (features[held], data.target[held])],
+                              sample_weight_eval_set=[data.weight[~held], data.weight[held]],
+                              early_stopping_rounds=stopping, callbacks=callbacks, client=client)
         best = int(probe.best_iteration) + 1
         log.info("early stopping: %d of %d trees", best, params["n_estimators"])
         common["n_estimators"] = best
-        return xgb.XGBRegressor(**common).fit(features, data.target, sample_weight=data.weight)
+        return fit_regressor(common, features, data.target, data.weight, client=client)
 
     # ---- scoring --------------------------------------------------------------------------
     def image_side(self, image_vectors: np.ndarray) -> Any:
