@@ -179,3 +179,45 @@ def test_json_paths_work_from_another_working_directory(search_index, tmp_path):
                            capture_output=True, text=True, env=env, cwd=tmp_path)
     hits = json.loads(found.stdout)["results"]
     assert hits and all(Path(hit["path"]).is_absolute() and Path(hit["path"]).is_file() for hit in hits)
+
+
+# ------------------------------------------------------------------ a fetched index
+@pytest.fixture
+def fetched_index(search_index, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the index outside any project, listing its photos by project-relative paths (as
+    the pipeline writes them), and a folder holding the photos."""
+    import pandas as pd
+
+    index = tmp_path / "fetched" / "index"
+    shutil.copytree(search_index.folder, index)
+    catalog = pd.read_parquet(index / "catalog.parquet")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for path in catalog["path"]:
+        shutil.copy(path, photos / Path(path).name)
+    catalog["path"] = [f"data/raw/test_images/{Path(p).name}" for p in catalog["path"]]
+    catalog.to_parquet(index / "catalog.parquet", index=False)
+    return index, photos
+
+
+def test_a_fetched_index_says_where_photos_are_missing_and_finds_them_with_images(fetched_index):
+    index, photos = fetched_index
+    run = imagesearch("search", "a red circle", "-k", "2", "--json", "--index", index)
+    assert run.returncode == 0, run.stderr
+    assert [line for line in run.stderr.splitlines() if "--images DIR" in line], run.stderr
+    assert all(hit["path"] is None for hit in json.loads(run.stdout)["results"])
+
+    run = imagesearch("search", "a red circle", "-k", "2", "--json", "--index", index, "--images", photos)
+    assert run.returncode == 0 and "--images DIR" not in run.stderr, run.stderr
+    hits = json.loads(run.stdout)["results"]
+    assert len(hits) == 2 and all(Path(hit["path"]).is_file() and Path(hit["path"]).parent == photos.resolve()
+                                  for hit in hits)
+
+
+@pytest.mark.parametrize("command", ["search", "serve"])
+def test_a_missing_images_folder_is_one_line(fetched_index, command):
+    index, photos = fetched_index
+    args = ["a red circle"] if command == "search" else ["--port", "0"]
+    run = imagesearch(command, *args, "--index", index, "--images", photos / "absent")
+    assert run.returncode == 2
+    assert run.stderr.strip().count("\n") == 0 and "no such folder" in run.stderr, run.stderr
