@@ -1,7 +1,8 @@
 """Getting the raw dataset into ``data/raw`` by one of several routes, verified by checksum.
 
 Routes (``data.source`` in params): a folder holding the unpacked dataset, a local copy of the
-public ``.zip`` (whose top folder is ``to_upload/``), or the public URL. ``auto`` tries them in the
+public ``.zip`` (whose top folder is ``to_upload/``), the public URL, or an ``s3://bucket/prefix``
+holding the unpacked dataset (:mod:`imagesearch.data.object_store`). ``auto`` tries them in the
 order of :func:`candidate_sources`. Whatever the route, every file is checked against the
 sha256 list frozen in git (``data/dataset.sha256``) and only listed files are copied, so the
 result is byte-identical on every machine; a team that has the data in its DVC remote skips this
@@ -30,6 +31,7 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from imagesearch.atomic import atomic_path
+from imagesearch.data import object_store
 from imagesearch.errors import InputError
 from imagesearch.hashing import hash_file
 
@@ -101,7 +103,11 @@ def fetch_dataset(target: str | Path, source: str, url: str, checksums: str | Pa
 
 
 def _copy_verified(source: str, destination: Path, expected: list[Checksum]) -> None:
-    if source.startswith(("http://", "https://")):
+    if object_store.is_object_store(source):
+        names, open_source = object_store.listing(source)
+        _copy_listed(expected, destination, names.__contains__, open_source,
+                     f"{source} holds none of the dataset's files", "download dataset (S3)")
+    elif source.startswith(("http://", "https://")):
         with tempfile.TemporaryDirectory() as scratch:
             archive = Path(scratch) / "dataset.zip"
             _download(source, archive)
