@@ -1,9 +1,10 @@
 """The web app and JSON API on the tiny real index, through FastAPI's TestClient."""
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from string import Formatter
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -391,3 +392,27 @@ def test_concurrent_queries_give_the_same_results_as_sequential_ones(client):
     with ThreadPoolExecutor(8) as pool:
         concurrent = list(pool.map(ask, queries))
     assert concurrent == sequential
+
+
+# ------------------------------------------------------------------ bounded echo (#32)
+@pytest.mark.parametrize("q", ["a" * 60_000, " ".join(f"собака{i}" for i in range(1_000))])  # the client caps a URL at 64 KB
+def test_the_page_reflects_at_most_a_few_hundred_characters_of_the_query(client, q):
+    from imagesearch.serving.web.app import PAGE_ECHO_CHARS
+
+    response = client.get("/", params={"q": q})
+    assert response.status_code == 422 and 'id="message"' in response.text
+    assert len(response.content) < 20_000  # was 401 KB for a 100 KB query: four copies
+    decoded = html.unescape(unquote_plus(response.text))  # the links' copies too
+    assert q[:PAGE_ECHO_CHARS] in decoded and q[:PAGE_ECHO_CHARS + 1] not in decoded
+
+
+def test_the_language_links_carry_only_known_parameters(client):
+    response = client.get("/", params={"q": "a red circle", "k": "3", "utm_source": "x" * 5000,
+                                       "evil": '"><script>'})
+    assert "utm_source" not in response.text and "evil" not in response.text
+    assert 'href="/?q=a+red+circle&amp;k=3&amp;lang=ru"' in response.text
+
+
+def test_a_bad_k_is_not_reflected_back(client):
+    response = client.get("/", params={"k": "9" * 4000})
+    assert response.status_code == 422 and "9" * 50 not in response.text

@@ -312,10 +312,12 @@ def _busy_word(exc: Overloaded) -> str:
 
 
 def _with_lang(request: Request, lang: str) -> str:
-    """This page's path with its known parameters (each cut to PAGE_ECHO_CHARS) and ``lang``: the
-    language switch's link. Unknown parameters are not carried over."""
+    """This page's path with its known parameters and ``lang``: the language switch's link. ``q``
+    is cut to PAGE_ECHO_CHARS, ``k`` kept only when valid, anything else left out."""
     params = {name: request.query_params[name][:PAGE_ECHO_CHARS]
               for name in PAGE_PARAMS if name in request.query_params}
+    if "k" in params and not (params["k"].isdigit() and 1 <= int(params["k"][:4]) <= MAX_K):
+        del params["k"]
     return f"{request.url.path}?{urlencode({**params, 'lang': lang})}"
 
 
