@@ -99,3 +99,30 @@ def test_dvc_repro_from_the_bucket_locks_the_folder_route_hashes(bucket_dataset,
     assert locks["s3"]["outs"] == locks["folder"]["outs"]
     text = yaml.safe_dump(locks["s3"])
     assert source in text and "testing" not in text and "127.0.0.1" not in text
+
+
+@pytest.mark.slow
+def test_workers_download_the_bucket_with_the_credentials_their_tasks_carry(
+        bucket_dataset, tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dask scheduler and two workers whose environment has no AWS settings at all: the
+    endpoint and credentials reach them with the tasks, and the bytes are the folder route's."""
+    import os
+
+    from dask.distributed import Client
+
+    from imagesearch.cluster import ENV
+    from tests.loopback_cluster import start_scheduler, start_worker, stop
+
+    source, checksums = bucket_dataset
+    bare = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    address, scheduler = start_scheduler(tmp_path)
+    workers = [start_worker(address, tmp_path, env=bare) for _ in range(2)]
+    try:
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=120)
+        monkeypatch.setenv(ENV, address)
+        fetch_dataset(tmp_path / "from_s3", source, "", checksums)
+    finally:
+        stop([*workers, scheduler])
+    fetch_dataset(tmp_path / "from_folder", str(tiny_dataset), "", checksums)
+    assert files(tmp_path / "from_s3") == files(tmp_path / "from_folder")

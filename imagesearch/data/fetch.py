@@ -31,6 +31,7 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from imagesearch.atomic import atomic_path
+from imagesearch.cluster import chunk_slices, map_chunks
 from imagesearch.data import object_store
 from imagesearch.errors import InputError
 from imagesearch.hashing import hash_file
@@ -104,9 +105,7 @@ def fetch_dataset(target: str | Path, source: str, url: str, checksums: str | Pa
 
 def _copy_verified(source: str, destination: Path, expected: list[Checksum]) -> None:
     if object_store.is_object_store(source):
-        names, open_source = object_store.listing(source)
-        _copy_listed(expected, destination, names.__contains__, open_source,
-                     f"{source} holds none of the dataset's files", "download dataset (S3)")
+        _download_listed(source, destination, expected)
     elif source.startswith(("http://", "https://")):
         with tempfile.TemporaryDirectory() as scratch:
             archive = Path(scratch) / "dataset.zip"
@@ -133,6 +132,36 @@ def _extract_zip(archive: Path, destination: Path, expected: list[Checksum]) -> 
                      f"{archive} holds none of the dataset's files under {ZIP_TOP_FOLDER}/", "unpack dataset")
 
 
+def _download_listed(source: str, destination: Path, expected: list[Checksum]) -> None:
+    """The listed objects under ``source``, downloaded in chunks (as cluster tasks where a scheduler
+    is set), then checked like any other route."""
+    options = object_store.storage_options()
+    there = object_store.list_objects(source, options)
+    names = [entry.relative_path for entry in expected if entry.relative_path in there]
+    if not names:
+        raise DatasetError(f"{source} holds none of the dataset's files")
+    chunks = [names[part] for part in chunk_slices(len(names), object_store.FILES_PER_TASK)]
+    parts = map_chunks(object_store.download, chunks, "download dataset (S3)",
+                       describe=lambda chunk: f"{len(chunk)} objects from {source}/{chunk[0]}",
+                       shared={"source": source, "destination": str(destination.resolve()), "options": options})
+    got = dict(zip(names, (digest for part in parts for digest in part)))
+    _verify(expected, got)
+
+
+def _verify(expected: list[Checksum], got: dict[str, str]) -> None:
+    """One line naming the listed files missing from ``got`` (name -> sha256) and those whose
+    sha256 differs from the list."""
+    missing = [entry.relative_path for entry in expected if entry.relative_path not in got]
+    differ = [entry.relative_path for entry in expected
+              if entry.relative_path in got and got[entry.relative_path] != entry.sha256]
+    if missing or differ:
+        parts = [f"{len(names)} {what} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+                 for names, what in ((differ, "files differ from data/dataset.sha256"), (missing, "missing"))
+                 if names]
+        raise DatasetMismatch("; ".join(parts) + ". If this is a new dataset, freeze its list: "
+                              "python -m imagesearch.data.fetch freeze <folder>")
+
+
 def _copy_listed(expected: list[Checksum], destination: Path, present: Callable[[str], bool],
                  open_source: Callable[[str], BinaryIO], none_there: str, desc: str) -> None:
     """Copy every listed file the source has, then fail with one line naming the missing files
@@ -141,7 +170,7 @@ def _copy_listed(expected: list[Checksum], destination: Path, present: Callable[
     missing = [entry.relative_path for entry in expected if not present(entry.relative_path)]
     if len(missing) == len(expected):
         raise DatasetError(none_there)
-    differ = []
+    got = {}
     for entry in tqdm(expected, desc=desc, unit="file"):
         if not present(entry.relative_path):
             continue
@@ -149,14 +178,8 @@ def _copy_listed(expected: list[Checksum], destination: Path, present: Callable[
         dst.parent.mkdir(parents=True, exist_ok=True)
         with open_source(entry.relative_path) as src, open(dst, "wb") as out:
             shutil.copyfileobj(src, out)
-        if hash_file(dst) != entry.sha256:
-            differ.append(entry.relative_path)
-    if missing or differ:
-        parts = [f"{len(names)} {what} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
-                 for names, what in ((differ, "files differ from data/dataset.sha256"), (missing, "missing"))
-                 if names]
-        raise DatasetMismatch("; ".join(parts) + ". If this is a new dataset, freeze its list: "
-                              "python -m imagesearch.data.fetch freeze <folder>")
+        got[entry.relative_path] = hash_file(dst)
+    _verify(expected, got)
 
 
 #: Checksum listings a dataset may ship about itself: never part of the dataset's frozen list
