@@ -44,18 +44,24 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(index: Path, port: int, timeout: float = 300.0, extra: tuple[str, ...] = ()) -> subprocess.Popen:
-    """Start `imagesearch serve` and return once /readyz is green (its load time is logged)."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+def start_server(index: Path, port: int, timeout: float = 300.0, extra: tuple[str, ...] = (),
+                 repo: Path = REPO) -> subprocess.Popen:
+    """Start `imagesearch serve` (the code in ``repo``: another checkout serves as a baseline) and
+    return once /readyz is green, or /healthz for a server without /readyz (its load time is logged)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(repo)}
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "imagesearch.serving.cli", "serve", "--index", str(index),
-                                "--port", str(port), *extra], cwd=REPO, env=env,
+                                "--port", str(port), *extra], cwd=repo, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    probe = "/readyz"
     while time.perf_counter() - started < timeout:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+            status = httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=2).status_code
+            if status == 404:
+                probe = "/healthz"
+            if status == 200:
                 log.info("server up in %.1f s: %s", time.perf_counter() - started,
                          httpx.get(f"http://127.0.0.1:{port}/healthz").json())
                 return process

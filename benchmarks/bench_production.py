@@ -16,8 +16,10 @@ shutdown   ``--trials`` times: a fresh server, ``--in-flight`` clients firing ba
            by nothing (a closed connection) is *dropped*; after the signal a refused connection
            is expected. Then: exit time with a client that pipelines requests without reading,
            an idle connection and a slow-header one; how long until an idle connection is closed.
+abandon    64 clients send a search and hang up 50 ms later; the next search's time against an idle one.
 readiness  Time to /healthz and to /readyz from the start; 8 concurrent Russian queries right after
-           /readyz turns green, then 8 more (their ratio shows whether anything was still cold).
+           /readyz turns green, then 8 more (their ratio shows whether anything was still cold;
+           the queue is widened to 16 so that none of them is shed).
 """
 from __future__ import annotations
 
@@ -161,7 +163,7 @@ def overload(args: argparse.Namespace) -> None:
         servers.append(("gate wide open", WIDE_OPEN))
     for name, extra in servers:
         port = free_port()
-        server = start_server(args.index, port, extra=extra)
+        server = start_server(args.index, port, extra=extra, repo=args.repo)
         try:
             base = f"http://127.0.0.1:{port}"
             asyncio.run(drive(port, queries, 4, 3, honour))  # warm
@@ -220,11 +222,13 @@ async def fire_through_sigterm(base: str, pid: int, queries: list[str], clients:
 
 
 def stuck_clients(port: int) -> list[socket.socket]:
-    """A client pipelining 2,000 searches without reading, one that says nothing, one that sends
-    its request head a byte at a time (the caller keeps them open)."""
+    """A client pipelining 2,000 requests for a catalog photo without reading (the server's
+    buffers fill within a second), one that says nothing, one that sent half a request head
+    (the caller keeps them open)."""
+    photo = httpx.get(f"http://127.0.0.1:{port}/api/search", params={"q": "two dogs", "k": 1}).json()
     pipelining = socket.create_connection(("127.0.0.1", port))
     pipelining.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    request = b"GET /api/search?q=two+dogs+play+in+the+snow&k=100 HTTP/1.1\r\nHost: x\r\n\r\n"
+    request = f"GET {photo['results'][0]['url']} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
     pipelining.setblocking(False)
     try:
         pipelining.send(request * 2000)
@@ -267,7 +271,7 @@ def shutdown(args: argparse.Namespace) -> None:
     dropped_total = 0
     for trial in range(1, args.trials + 1):
         port = free_port()
-        server = start_server(args.index, port, extra=tuple(args.extra))
+        server = start_server(args.index, port, extra=tuple(args.extra), repo=args.repo)
         outcomes, signalled = asyncio.run(fire_through_sigterm(f"http://127.0.0.1:{port}", server.pid, queries,
                                                                args.in_flight))
         server.wait(timeout=60)
@@ -286,12 +290,12 @@ def shutdown(args: argparse.Namespace) -> None:
     print(f"dropped in total: {dropped_total} over {args.trials} trials")
 
     port = free_port()
-    server = start_server(args.index, port, extra=tuple(args.extra))
+    server = start_server(args.index, port, extra=tuple(args.extra), repo=args.repo)
     try:
         print(f"idle connection closed after {closes_after(port, False):.1f} s; "
               f"one sending a byte a second after {closes_after(port, True):.1f} s")
         held = stuck_clients(port)
-        time.sleep(1.0)
+        time.sleep(2.0)
         began = time.perf_counter()
         server.send_signal(signal.SIGTERM)
         try:
@@ -305,6 +309,39 @@ def shutdown(args: argparse.Namespace) -> None:
     finally:
         if server.poll() is None:
             server.kill()
+
+
+# ------------------------------------------------------------------ abandoned requests
+def abandon(args: argparse.Namespace) -> None:
+    """64 clients send a search and hang up 50 ms later; how long the next search then takes,
+    against the same search on the idle server before."""
+    queries = allowed_queries(args.index)
+    port = free_port()
+    server = start_server(args.index, port, extra=tuple(args.extra), repo=args.repo)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def timed(query: str) -> float:
+            began = time.perf_counter()
+            httpx.get(f"{base}/api/search", params={"q": query, "k": 10}, timeout=120)
+            return time.perf_counter() - began
+
+        idle = [timed(queries[i]) for i in range(5)]
+        conns = []
+        for i in range(args.clients):
+            conn = socket.create_connection(("127.0.0.1", port))
+            conn.sendall(f"GET {search_target(queries[10 + i % 300])} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            conns.append(conn)
+        time.sleep(0.05)
+        for conn in conns:
+            conn.close()
+        after = timed(queries[5])
+        print(f"{args.clients} searches abandoned after 50 ms; the next search took {1000 * after:.0f} ms against "
+              f"{1000 * statistics.median(idle):.0f} ms on the idle server ({after / statistics.median(idle):.1f}x)")
+        ready = httpx.get(f"{base}/readyz").json()
+        print("server counts:", ready.get("counts", "(no /readyz)"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 # ------------------------------------------------------------------ readiness
@@ -324,7 +361,7 @@ def readiness(args: argparse.Namespace) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     began = time.perf_counter()
     server = subprocess.Popen([sys.executable, "-m", "imagesearch.serving.cli", "serve", "--index", str(args.index),
-                               "--port", str(port), *args.extra], cwd=REPO, env=env,
+                               "--port", str(port), "--max-waiting", "16", *args.extra], cwd=REPO, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base, live, ready = f"http://127.0.0.1:{port}", None, None
     try:
@@ -352,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--index", type=Path, default=REPO / "data" / "index")
+    parser.add_argument("--repo", type=Path, default=REPO,
+                        help="the checkout whose server runs (an older commit's worktree: the baseline)")
     parser.add_argument("--serve-options", default="", help='more `imagesearch serve` options, e.g. "--max-active 2"')
     parts = parser.add_subparsers(dest="part", required=True)
     load = parts.add_parser("overload")
@@ -363,9 +402,11 @@ def main(argv: list[str] | None = None) -> int:
     stop.add_argument("--trials", type=int, default=10)
     stop.add_argument("--in-flight", type=int, default=20)
     parts.add_parser("readiness")
+    gone = parts.add_parser("abandon")
+    gone.add_argument("--clients", type=int, default=64)
     args = parser.parse_args(argv)
     args.extra = shlex.split(args.serve_options)
-    {"overload": overload, "shutdown": shutdown, "readiness": readiness}[args.part](args)
+    {"overload": overload, "shutdown": shutdown, "readiness": readiness, "abandon": abandon}[args.part](args)
     return 0
 
 

@@ -171,13 +171,14 @@ def test_a_client_that_never_reads_cannot_hold_the_server_after_sigterm(search_i
         pipelining = socket.create_connection(("127.0.0.1", port))
         pipelining.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         pipelining.setblocking(False)
-        request = b"GET /api/search?q=a+red+circle&k=100 HTTP/1.1\r\nHost: x\r\n\r\n"
+        photo = httpx.get(base + "/api/search", params={"q": "a red circle", "k": 1}).json()["results"][0]["url"]
+        request = f"GET {photo} HTTP/1.1\r\nHost: x\r\n\r\n".encode()  # the photo fills the buffers fast
         try:
             pipelining.send(request * 2000)
         except BlockingIOError:
             pass
         idle = socket.create_connection(("127.0.0.1", port))
-        time.sleep(1.0)
+        time.sleep(2.0)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) in EXITED  # the graceful timeout (2 s) ends the wait
         pipelining.close()
