@@ -11,6 +11,12 @@ def test_headline_picks_its_keys_from_the_full_report() -> None:
         "cv_mrr": 0.45, "cv_roc_auc": 0.87}
 
 
+def test_a_metric_the_report_could_not_compute_stays_empty() -> None:
+    """Tiny data: one class among the held-out pairs, so no ROC-AUC."""
+    assert headline_of("metrics/cv.json", {"ranking": {"mrr": 0.4}, "roc_auc": None}) == {
+        "cv_mrr": 0.4, "cv_roc_auc": None}
+
+
 def test_a_missing_key_is_named() -> None:
     with pytest.raises(KeyError, match="allowed.mrr.*'allowed'"):
         lookup({"mrr": 0.4}, "allowed.mrr")

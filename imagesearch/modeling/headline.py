@@ -33,16 +33,17 @@ HEADLINE: tuple[Headline, ...] = (
 )
 
 
-def lookup(report: Mapping[str, Any], dotted: str) -> float:
-    """``report["a"]["b"]`` for ``"a.b"``; KeyError names the missing key."""
+def lookup(report: Mapping[str, Any], dotted: str) -> float | None:
+    """``report["a"]["b"]`` for ``"a.b"`` (None where the report has none, e.g. a ROC-AUC of one
+    class); KeyError names the missing key."""
     value: Any = report
     for part in dotted.split("."):
         if not isinstance(value, Mapping) or part not in value:
             raise KeyError(f"no {dotted!r} in the metrics report (missing {part!r})")
         value = value[part]
-    return float(value)
+    return None if value is None else float(value)
 
 
-def headline_of(file: str, report: Mapping[str, Any]) -> dict[str, float]:
+def headline_of(file: str, report: Mapping[str, Any]) -> dict[str, float | None]:
     """The headline keys of ``file``, picked from the stage's full ``report``."""
     return {h.key: lookup(report, h.source) for h in HEADLINE if h.file == file}
