@@ -94,3 +94,23 @@ def test_bad_settings_are_refused() -> None:
                 {"max_active": 1, "max_waiting": 1, "budget_s": 0}):
         with pytest.raises(ValueError):
             Admission(**bad)
+
+
+def test_a_waiter_cancelled_by_the_shutdown_gives_its_place_back() -> None:
+    async def scenario() -> None:
+        admission = Admission(max_active=1, max_waiting=4, budget_s=30)
+        gate, ran = threading.Event(), []
+        first = asyncio.ensure_future(admission.run(blocking(gate, ran, "first"), never))
+        await asyncio.sleep(0.05)
+        waiter = asyncio.ensure_future(admission.run(blocking(gate, ran, "cancelled"), never))
+        await asyncio.sleep(0.05)
+        waiter.cancel()
+        await asyncio.sleep(0)
+        assert admission.waiting == 0
+        gate.set()
+        await first
+        assert admission.active == 0 and await admission.run(lambda: "next", never) == "next"
+        assert ran == ["first"]
+        admission.close()
+
+    asyncio.run(scenario())

@@ -95,6 +95,13 @@ class Admission:
         patience = max(0.0, self.budget_s - (self.service_s or 0.0) - (loop.time() - arrived))
         try:
             await asyncio.wait({slot, gone}, timeout=patience, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # e.g. the graceful shutdown's timeout: give the slot back
+            if slot.done():
+                self._release()
+            else:
+                self._waiting.remove(slot)
+                slot.cancel()
+            raise
         finally:
             gone.cancel()
         if slot.done():  # the slot was handed over (self.active already counts it)
