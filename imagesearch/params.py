@@ -44,6 +44,8 @@ class LegalParams(Section):
     crosslingual_recall: float = Fraction
     folds: int = Field(ge=2)
     seed: int
+    # a text no term list can judge (docs/legal.md, "Languages without a list"): refuse or notice
+    uncovered_language: Literal["refuse", "notice"] = "refuse"
 
 
 class EncoderParams(Section):

@@ -1,7 +1,10 @@
 """The cross-lingual second line: trained on English words, it decides only words the term list
-and the Russian dictionary do not know, and serving loads exactly what the stage measured."""
+and the Russian dictionary do not know, and serving loads exactly what the stage measured. Since
+the language lists (issue #28) it is asked only for a text no list can judge, when the
+uncovered-language policy is "notice"."""
 from __future__ import annotations
 
+from dataclasses import replace
 
 import pytest
 
@@ -54,13 +57,20 @@ def test_saved_rule_gives_same_verdicts_and_bytes(second_line: CrosslingualWordR
     assert [loaded.check(t) for t in texts] == [second_line.check(t) for t in texts]
 
 
-def test_policy_asks_the_second_line_only_after_the_term_list(second_line: CrosslingualWordRule) -> None:
-    policy = LegalPolicy(RULE, crosslingual=second_line)
-    assert policy.check_text("two boys").rule == "term"
-    assert policy.check_text("Kinder spielen").rule == "crosslingual"
-    lines = list(legal_check_lines(["Kinder spielen", "a man"], policy))
+DUTCH_CHILD, DUTCH_ADULT = "Het meisje speelt in het park", "Een man fietst in het park"
+
+
+def test_policy_asks_the_second_line_only_for_uncovered_texts_under_notice(second_line: CrosslingualWordRule) -> None:
+    notice = LegalPolicy(RULE, crosslingual=replace(second_line, uncovered_language="notice"),
+                         uncovered_language="notice")
+    assert notice.check_text("two boys").rule == "term"
+    assert notice.check_text("Kinder spielen").rule == "term_de"  # a covered language: its own list
+    assert notice.check_text(DUTCH_CHILD).rule == "crosslingual"
+    lines = list(legal_check_lines([DUTCH_CHILD, "a man", DUTCH_ADULT], notice))
     assert lines[0].startswith("blocked\tcrosslingual:") and lines[1] == "allowed"
-    assert LegalPolicy(RULE).check_text("Kinder spielen").blocked is False  # the term list alone
+    assert lines[2] == "allowed\tnotice:lang:nl"
+    refuse = LegalPolicy(RULE, crosslingual=second_line)
+    assert refuse.check_text(DUTCH_ADULT).rule == "uncovered_language"
 
 
 def test_too_few_child_words_is_a_clear_error() -> None:
@@ -76,9 +86,11 @@ def test_search_serves_the_second_line_from_the_index(second_line, search_index,
 
     folder = tmp_path / "index"
     shutil.copytree(search_index.folder, folder)
-    assert Searcher.load(folder).search("Kinder spielen", k=2).disclaimer is None  # term list alone
-    second_line.save(folder / paths.INDEX_CROSSLINGUAL_RULE)
+    assert Searcher.load(folder).search("Kinder spielen", k=2).disclaimer is not None  # the German list
+    replace(second_line, uncovered_language="notice").save(folder / paths.INDEX_CROSSLINGUAL_RULE)
     searcher = Searcher.load(folder)
-    blocked = searcher.search("Kinder spielen", k=2)
+    assert searcher.policy.uncovered_language == "notice"
+    assert searcher.search(DUTCH_ADULT, k=2).disclaimer is None  # served, best effort
+    blocked = searcher.search(DUTCH_CHILD, k=2)
     assert blocked.disclaimer is not None and blocked.hits == ()
     assert searcher.search("two dogs run on the beach", k=2).disclaimer is None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,8 @@ import pandas as pd
 from imagesearch.data.catalog import catalog_images
 from imagesearch.embedding.vectors import VectorSet
 from imagesearch.legal.crosslingual import CrosslingualWordRule, fit_crosslingual_rule
-from imagesearch.legal.hand_labels import binary_scores, scores_by_language
+from imagesearch.legal.coverage import uncovered
+from imagesearch.legal.hand_labels import binary_scores, scores_by_language, scores_by_set
 from imagesearch.legal.policy import LegalPolicy
 from imagesearch.legal.propagation import CaptionPropagation
 from imagesearch.legal.rules import Verdict
@@ -61,8 +62,12 @@ def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.D
     log.info("text rule flags %d of %d captions/queries", len(flagged), len(flags))
 
     crosslingual = fit_crosslingual_rule(
-        judged_texts(captions, queries)["query_text"].astype(str), listed_english_words(), lambda word: rule.check(word).blocked,
+        # words labelled by the reviewed English and Russian rules, as before the language lists
+        judged_texts(captions, queries)["query_text"].astype(str), listed_english_words(),
+        lambda word: rule.check_first_pass(word).blocked,
         recall=params.crosslingual_recall, folds=params.folds, seed=params.seed)
+    crosslingual = replace(crosslingual, uncovered_language=params.uncovered_language)
+    policy = LegalPolicy(rule, crosslingual=crosslingual, uncovered_language=params.uncovered_language)
 
     all_pairs = with_own_pairs(pairs, captions, queries)
     propagation = CaptionPropagation(params.expert_confirm_mean, params.crowd_confirm_share)
@@ -105,13 +110,21 @@ def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.D
         },
         "visual_classifier": visual.metrics,
         "text_rule_vs_hand_labels": scores_against_hand_labels(hand_labels, flags),
-        "text_rule_by_language": scores_by_language(LegalPolicy(rule, crosslingual=crosslingual).check_text),
+        "text_rule_by_language": scores_by_language(policy.check_text),
         "term_list_by_language": scores_by_language(rule.check),
+        "language_sets": scores_by_set(policy.check_text, "eval"),
+        "language_sets_dev": scores_by_set(policy.check_text, "dev"),
+        "uncovered_language": {
+            "policy": params.uncovered_language,
+            "dataset_texts_uncovered": int(sum(uncovered(t) is not None
+                                               for t in judged_texts(captions, queries)["query_text"])),
+        },
         "crosslingual_rule": crosslingual.metrics,
     }
     if translations is not None:
-        metrics["russian_test_queries"] = translation_agreement(
-            translations, set(flagged.index), LegalPolicy(rule, crosslingual=crosslingual).check_text)
+        metrics["russian_test_queries"] = translation_agreement(translations, set(flagged.index), policy.check_text)
+        metrics["uncovered_language"]["russian_test_queries_uncovered"] = int(
+            sum(uncovered(t) is not None for t in translations["query_ru"]))
     return Compliance(allowed_pairs, blocked_images, blocked_queries,
                       audit_listing(blocked_queries, blocked_images), visual.classifier, crosslingual,
                       metrics)

@@ -67,6 +67,7 @@ class CrosslingualWordRule:
     threshold: float
     known_words: frozenset[str]  # the vocabulary the reviewed rule decided
     metrics: dict[str, Any] = field(default_factory=dict)
+    uncovered_language: str = "refuse"  # params.yaml legal.uncovered_language, for serving
 
     name = RULE_NAME
 
@@ -95,7 +96,8 @@ class CrosslingualWordRule:
         state = {"coef": [round(float(c), WEIGHT_DECIMALS) for c in self.coef],
                  "intercept": round(self.intercept, WEIGHT_DECIMALS),
                  "threshold": round(self.threshold, WEIGHT_DECIMALS),
-                 "known_words": sorted(self.known_words), "metrics": self.metrics}
+                 "known_words": sorted(self.known_words), "metrics": self.metrics,
+                 "uncovered_language": self.uncovered_language}
         Path(path).write_text(json.dumps(state, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
                               encoding="utf-8")
 
@@ -103,7 +105,8 @@ class CrosslingualWordRule:
     def load(cls, path: str | Path) -> "CrosslingualWordRule":
         state = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(np.asarray(state["coef"], dtype=np.float64), float(state["intercept"]),
-                   float(state["threshold"]), frozenset(state["known_words"]), state["metrics"])
+                   float(state["threshold"]), frozenset(state["known_words"]), state["metrics"],
+                   state.get("uncovered_language", "refuse"))
 
 
 def fit_crosslingual_rule(english_texts: Iterable[str], extra_words: Iterable[str], is_child_word: Any,

@@ -2,8 +2,10 @@
 
 They live beside the term list they check: ``hand_labels.csv`` (query ids of dataset captions,
 rule in ``hand_labels.md``), ``hand_labels_ru.csv`` (Russian texts written for this project, rule
-in ``hand_labels_ru.md``) and ``probes_multilingual.csv`` (German, Spanish, French, Ukrainian
-probes). A missing or malformed file is an error naming the file: a silent skip would hide the
+in ``hand_labels_ru.md``), ``probes_multilingual.csv`` (German, Spanish, French, Ukrainian
+probes, written before the language lists and kept as an extra held-out set) and
+``language_sets/<set>.csv`` (one hand-written set per language, rule in its README: ``eval`` rows
+held out, ``dev`` rows studied while the lists were written). A missing or malformed file is an error naming the file: a silent skip would hide the
 rule's precision.
 """
 from __future__ import annotations
@@ -20,6 +22,8 @@ from imagesearch.errors import InputError
 HAND_LABELS_PATH = Path(__file__).with_name("hand_labels.csv")
 RUSSIAN_LABELS_PATH = Path(__file__).with_name("hand_labels_ru.csv")
 PROBES_PATH = Path(__file__).with_name("probes_multilingual.csv")
+LANGUAGE_SETS_DIR = Path(__file__).with_name("language_sets")
+LANGUAGE_SETS = ("de", "fr", "es", "it", "pt", "pl", "tr", "uk", "be", "kk", "ru", "ru-latn", "en-disguised")
 COLUMNS = ("query_id", "child")
 
 
@@ -53,6 +57,23 @@ def scores_by_language(check: Callable[[str], Any]) -> dict[str, Any]:
     return {lang: binary_scores(frame["child"].to_numpy(),
                                 np.array([check(text).blocked for text in frame["text"]]))
             for lang, frame in sets.items()}
+
+
+def load_language_set(name: str) -> pd.DataFrame:
+    """One hand-written set: text_id, lang, split (eval/dev), child, kind, text."""
+    return load_hand_labels(LANGUAGE_SETS_DIR / f"{name}.csv", ("text_id", "lang", "split", "child", "kind", "text"))
+
+
+def scores_by_set(check: Callable[[str], Any], split: str = "eval") -> dict[str, Any]:
+    """``check(text) -> Verdict`` on the ``split`` rows of every language set that exists yet:
+    {set: {n, positives, predicted, recall, precision}}."""
+    scores = {}
+    for name in LANGUAGE_SETS:
+        if (LANGUAGE_SETS_DIR / f"{name}.csv").is_file():
+            frame = load_language_set(name)
+            frame = frame[frame["split"] == split]
+            scores[name] = binary_scores(frame["child"].to_numpy(), np.array([check(t).blocked for t in frame["text"]]))
+    return scores
 
 
 def binary_scores(truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:

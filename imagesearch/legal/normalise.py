@@ -23,6 +23,7 @@ rule blocks a text when any reading is blocked.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -152,3 +153,75 @@ def _homoglyph(char: str, target: str) -> str | None:
     # plain letters first: a-z, then the basic Cyrillic alphabet, then the rest
     return min(glyphs, key=lambda g: (not ("a" <= g <= "z"), not ("а" <= g <= "я" or g == "ё"), g),
                default=None)
+
+
+# ---------------------------------------------------------------- characters inside a word (#32)
+# Any character that is neither a letter, a digit, a plain space nor a look-alike sign, sitting
+# between two letters, may split a word to walk it past the rules: controls (NUL, \x01, \x1f, DEL,
+# U+0085, tab), separators (no-break and other spaces, line and paragraph separators), punctuation
+# and symbols ("chi.ld", "chi_ld", "k-i-d"). :func:`joined_readings` reads the text with them left
+# out; :func:`pair_joins` with one plain space left out ("chi ld"); letters spelt one by one ("k i
+# d s", "k.i.d.s") are joined. These readings are checked only where the plain ones are allowed.
+_JOINER_CATEGORIES = {"Cc", "Cf", "Cn", "Co", "Zs", "Zl", "Zp", "Pc", "Pd", "Po", "Ps", "Pe", "Pi", "Pf",
+                      "Sm", "Sk"}
+MAX_PAIR_JOINS = 40
+
+
+def _is_joiner(char: str) -> bool:
+    return char != " " and char not in LOOKALIKE_DIGITS and unicodedata.category(char) in _JOINER_CATEGORIES
+
+
+def _is_letter(char: str) -> bool:
+    return char.isalnum() or char in LOOKALIKE_DIGITS
+
+
+def joined_readings(text: str) -> list[str]:
+    """The text with in-word junk left out, and with letters spelt one by one joined."""
+    return list(dict.fromkeys(r for r in [*without_junk(text), *spelt_out(text)] if r != text))
+
+
+def without_junk(text: str) -> list[str]:
+    """The text with each run of junk between two letters left out, one run at a time, then all
+    ("chi.ld" -> "child"; "Ba\x00mbini-Fußball" -> "Bambini-Fußball")."""
+    runs = [m.span() for m in re.finditer(r"(?<=[^\W_])[^\w ]+(?=[^\W_])|(?<=[^\W_])_+(?=[^\W_])", text)
+            if all(_is_joiner(c) for c in m.group())]
+    readings = [text[:a] + text[b:] for a, b in runs[:MAX_PAIR_JOINS]]
+    if len(runs) > 1:
+        readings.append(re.sub("|".join(re.escape(text[a:b]) for a, b in runs), "", text))
+    return list(dict.fromkeys(readings))
+
+
+def spelt_out(text: str) -> list[str]:
+    """Readings with each run of three or more single letters joined ("k i d s" -> "kids"); the
+    run's first or last letter may be a word of its own ("a k i d s", "e n f a n t à")."""
+    pieces = [(m.group(), m.start(), m.end()) for m in re.finditer(r"[^\W_]+", text)]
+    runs: list[tuple[int, int]] = []
+    start = 0
+    for k in range(1, len(pieces) + 1):
+        breaks = (k == len(pieces) or len(pieces[k][0]) != 1 or len(pieces[k - 1][0]) != 1
+                  or pieces[k][1] - pieces[k - 1][2] > 3)
+        if breaks:
+            if k - start >= 3:
+                runs.append((start, k))
+            start = k
+    readings = []
+    for first, last in runs:
+        letters = "".join(p[0] for p in pieces[first:last])
+        lo, hi = pieces[first][1], pieces[last - 1][2]
+        for cut_front, cut_back in ((0, 0), (1, 0), (0, 1), (1, 1)):
+            word = letters[cut_front:len(letters) - cut_back]
+            if len(word) < 2:
+                continue
+            middle = " ".join(filter(None, [letters[:cut_front], word, letters[len(letters) - cut_back:]]))
+            readings.append(text[:lo] + middle + text[hi:])
+    return readings
+
+
+def pair_joins(text: str) -> list[tuple[str, str]]:
+    """(reading, joined word) for each plain space between two words left out ("chi ld")."""
+    words = list(re.finditer(r"[^\W_]+", text))
+    out = []
+    for a, b in zip(words, words[1:]):
+        if text[a.end():b.start()] == " " and (a.group() + b.group()).isalpha() and len(out) < MAX_PAIR_JOINS:
+            out.append((text[:a.end()] + text[b.start():], a.group() + b.group()))
+    return out

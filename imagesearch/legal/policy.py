@@ -1,8 +1,11 @@
 """The serving policy: the legal rules that search, score, the web page and ``legal-check`` ask.
 
 One object so that no caller wires rules by hand: the text rule (every registered text rule over
-the packaged term list) with, where the index holds it, the cross-lingual second line for
-languages the term list lacks; the verdicts the pipeline gave every photo it saw (by content
+the packaged term lists); for a text the lists cannot judge (a script or language with no list:
+:func:`~imagesearch.legal.coverage.uncovered`) the ``uncovered_language`` policy of params.yaml,
+saved by the legal stage beside the cross-lingual word rule in the index: ``refuse`` (blocked, rule
+``uncovered_language``; :meth:`LegalPolicy.message` says which languages are checked) or
+``notice`` (the cross-lingual line's best effort, allowed with a notice); the verdicts the pipeline gave every photo it saw (by content
 hash); and, where the index holds one, the visual classifier the legal stage trained. A caller asks
 :meth:`LegalPolicy.check_text` before it embeds a query and :meth:`LegalPolicy.check_photo`
 before it scores a photo: a photo the pipeline blocked is refused whatever its file name, one it
@@ -19,6 +22,7 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.hashing import hash_file
+from imagesearch.legal.coverage import uncovered
 from imagesearch.legal.crosslingual import CrosslingualWordRule
 from imagesearch.legal.rules import ALLOWED, DISCLAIMER, Verdict
 from imagesearch.legal.text_rule import TextRule, load_text_rule
@@ -26,6 +30,13 @@ from imagesearch.legal.visual import VisualClassifier
 
 VISUAL_CLASSIFIER_FILE = paths.INDEX_VISUAL_CLASSIFIER
 PHOTO_VERDICTS_FILE = paths.INDEX_PHOTO_VERDICTS
+UNCOVERED_RULE = "uncovered_language"
+UNCOVERED_POLICIES = ("refuse", "notice")
+COVERED_LANGUAGES = ("English, Russian, Ukrainian, Belarusian, Kazakh, German, French, Spanish, Italian, "
+                     "Portuguese, Polish, Turkish")
+UNCOVERED_MESSAGE = ("This query cannot be checked against local laws in its language; please write it in "
+                     f"one of: {COVERED_LANGUAGES}")
+UNCOVERED_NOTICE = f"This query's language is checked on a best-effort basis only (checked: {COVERED_LANGUAGES})"
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,7 @@ class LegalPolicy:
     known_photos: Mapping[str, bool] = field(default_factory=dict)  # sha256 -> blocked
     disclaimer: str = DISCLAIMER
     crosslingual: CrosslingualWordRule | None = None
+    uncovered_language: str = "refuse"   # params.yaml legal.uncovered_language
 
     @classmethod
     def load(cls, index_folder: str | Path | None = None) -> "LegalPolicy":
@@ -55,14 +67,31 @@ class LegalPolicy:
             path = Path(index_folder) / paths.INDEX_CROSSLINGUAL_RULE
             if path.is_file():
                 crosslingual = CrosslingualWordRule.load(path)
-        return cls(load_text_rule(), visual, known, crosslingual=crosslingual)
+        policy = crosslingual.uncovered_language if crosslingual is not None else "refuse"
+        return cls(load_text_rule(), visual, known, crosslingual=crosslingual, uncovered_language=policy)
 
     def check_text(self, text: str) -> Verdict:
-        """The term list's verdict on a query or caption; where it allows, the second line's."""
+        """The term lists' verdict on a query or caption; where they allow a text they cannot judge,
+        the uncovered-language policy's: refused, or the cross-lingual line's best effort with a
+        notice (``Verdict(False, "uncovered_language", (why,))``)."""
         verdict = self.text_rule.check(text)
-        if verdict.blocked or self.crosslingual is None:
+        if verdict.blocked:
             return verdict
-        return self.crosslingual.check(text)
+        reason = uncovered(text)
+        if reason is None:
+            return verdict
+        if self.uncovered_language == "refuse":
+            return Verdict(True, UNCOVERED_RULE, (reason,))
+        if self.crosslingual is not None and (second := self.crosslingual.check(text)).blocked:
+            return second
+        return Verdict(False, UNCOVERED_RULE, (reason,))
+
+    def message(self, verdict: Verdict) -> str | None:
+        """What a caller shows: the disclaimer for a blocked text, the uncovered-language message
+        or notice, or None."""
+        if verdict.rule == UNCOVERED_RULE:
+            return UNCOVERED_MESSAGE if verdict.blocked else UNCOVERED_NOTICE
+        return self.disclaimer if verdict.blocked else None
 
     def check_photo(self, path: str | Path, vector: Callable[[], np.ndarray]) -> Verdict:
         """The verdict on one photo file: by its content hash if the pipeline judged it, else by
@@ -83,4 +112,7 @@ def legal_check_lines(lines: Iterable[str], policy: LegalPolicy) -> Iterator[str
     """One output line per input line (``imagesearch legal-check``): ``blocked\\t<rule>:<words>`` or ``allowed``."""
     for line in lines:
         verdict = policy.check_text(line.rstrip("\r\n"))
-        yield f"blocked\t{verdict.rule}:{','.join(verdict.words)}" if verdict.blocked else "allowed"
+        if verdict.blocked:
+            yield f"blocked\t{verdict.rule}:{','.join(verdict.words)}"
+        else:
+            yield f"allowed\tnotice:{','.join(verdict.words)}" if verdict.rule else "allowed"

@@ -43,6 +43,7 @@ def _analyzer() -> Any:
     return pymorphy3.MorphAnalyzer()
 
 
+@lru_cache(maxsize=65536)
 def is_dictionary_word(word: str) -> bool:
     """True when the Russian dictionary knows ``word`` (not a guess from its ending)."""
     return bool(_analyzer().word_is_known(word))
@@ -98,6 +99,7 @@ class RussianTermRule:
     exceptions: tuple[tuple[str, ...], ...] = ()
     non_persons: frozenset[str] = frozenset()
     min_allowed_age: float = 16.0
+    collisions: frozenset[str] = frozenset()  # Ukrainian or Belarusian words, not terms, in those texts
     name = "term_ru"
     precedence = 2
 
@@ -106,7 +108,8 @@ class RussianTermRule:
         section = config.get("russian") or {}
         return cls(_plain(section.get("terms")), _phrases(section.get("phrases")),
                    _phrases(section.get("exceptions")), _plain(section.get("non_persons")),
-                   float((section.get("age") or {}).get("min_allowed_age", 16)))
+                   float((section.get("age") or {}).get("min_allowed_age", 16)),
+                   _plain(section.get("ukrainian_collisions")))
 
     def evidence(self, text: str) -> list[str]:
         words = russian_words(text)
@@ -117,9 +120,12 @@ class RussianTermRule:
                     for i in range(start, start + len(phrase))}
         found = [" ".join(words[start:start + len(phrase)]) for phrase in self.phrases
                  for start in _starts(phrase, forms)]
+        east_slavic = bool(self.collisions) and _reads_as_ukrainian_or_belarusian(text)
         for i, (word, word_forms) in enumerate(zip(words, forms)):
             if i in excluded or not word_forms & self.terms:
                 continue
+            if east_slavic and word_forms & self.collisions:
+                continue  # Ukrainian "лялька" is a doll
             if i + 1 < len(words) and forms[i + 1] & self.non_persons:
                 continue  # "новорождённый телёнок": an animal
             if self._adult_age_next_to(words, i):
@@ -133,6 +139,16 @@ class RussianTermRule:
         after_unit = i + 2 < len(words) and bool(lemmas(words[i + 2]) & {"год", "лет"})
         return ((before is not None and before >= self.min_allowed_age)
                 or (after is not None and after_unit and after >= self.min_allowed_age))
+
+
+@lru_cache(maxsize=1)
+def packaged_term_rule() -> RussianTermRule:
+    """The Russian term rule of the packaged terms.yaml (the language lists defer to it)."""
+    import yaml
+    from pathlib import Path
+
+    config = yaml.safe_load(Path(__file__).with_name("terms.yaml").read_text(encoding="utf-8"))
+    return RussianTermRule.from_config(config, Tokenizer(frozenset()))
 
 
 @register_text_rule
@@ -224,6 +240,11 @@ class RussianAgeRule:
     def _about_non_person(self, words: list[str], before: int, after: int) -> bool:
         around = [words[j] for j in (before - 1, before, after) if 0 <= j < len(words)]
         return any(lemmas(w) & self.non_persons for w in around)
+
+
+def _reads_as_ukrainian_or_belarusian(text: str) -> bool:
+    """Letters Russian lacks (і ї є ґ ў) and none that only Russian has (ы э ъ ё)."""
+    return bool(re.search("[іїєґў]", text)) and not re.search("[ыэъё]", text)
 
 
 def _number(word: str) -> float | None:

@@ -23,6 +23,7 @@ class TermRule:
     terms: frozenset[str]
     phrases: tuple[tuple[str, ...], ...] = ()
     exceptions: tuple[tuple[str, ...], ...] = ()
+    collisions: tuple[tuple[str, tuple[str, ...]], ...] = ()  # term, languages where it is another word
     name = "term"
     precedence = 0
 
@@ -30,7 +31,8 @@ class TermRule:
     def from_config(cls, config: Mapping[str, Any], tokenizer: Tokenizer) -> "TermRule":
         return cls(tokenizer, frozenset(validated_terms(config)),
                    phrases=tuple(tuple(p.lower().split()) for p in config.get("phrases") or []),
-                   exceptions=tuple(tuple(p.lower().split()) for p in config.get("exceptions") or []))
+                   exceptions=tuple(tuple(p.lower().split()) for p in config.get("exceptions") or []),
+                   collisions=tuple((str(k), tuple(v)) for k, v in (config.get("collisions") or {}).items()))
 
     def evidence(self, text: str) -> list[str]:
         tokens = self.tokenizer.tokens(text)
@@ -45,9 +47,19 @@ class TermRule:
                 if not excluded & set(range(start, start + len(phrase))):
                     words.append(" ".join(tokens[start:start + len(phrase)]))
         for i, token_forms in enumerate(forms):
-            if i not in excluded and token_forms & self.terms:
+            if i not in excluded and token_forms & self.terms and not self._another_word(token_forms, text):
                 words.append(tokens[i])
         return words
+
+    def _another_word(self, token_forms: frozenset[str], text: str) -> bool:
+        """True for a term that is another language's word in a text that reads as that language
+        (French "son vélo contre le mur", Polish "baby z koła gospodyń")."""
+        langs = next((langs for term, langs in self.collisions if term in token_forms), None)
+        if not langs:
+            return False
+        from imagesearch.legal.lexicon import fold_text, load_lexicon
+
+        return load_lexicon("en").reads_as(re.findall(r"[^\W\d_]+", fold_text(text, "en")), langs)
 
 
 def validated_terms(config: Mapping[str, Any]) -> list[str]:

@@ -1,14 +1,23 @@
 """The text rule: every registered text rule over one text, one verdict.
 
 :func:`load_text_rule` builds it from the one reviewed term list, ``terms.yaml``, beside this
-module (English and Russian sections). A text is first normalised
-(:func:`imagesearch.legal.normalise.variants`: NFKC, invisible characters, homoglyphs, case), and
-every reading is checked: a text is blocked when any reading is, and the verdict comes from the
-reading with the most evidence (the first on a tie). It is named after the firing rule of lowest
-precedence, with the evidence of every rule that fired ("term" with words and ages, or "age" alone).
+module (English and Russian sections), and the language lists of ``lexicons/``. A text is first
+normalised (:func:`imagesearch.legal.normalise.variants`: NFKC, invisible characters, homoglyphs,
+case), and every reading is checked: a text is blocked when any reading is, and the verdict comes
+from the reading with the most evidence (the first on a tie). It is named after the firing rule of
+lowest precedence, with the evidence of every rule that fired ("term" with words and ages, or "age"
+alone).
+
+Two passes. The English and Russian rules judge first, exactly as before the other languages were
+added. Only a text they allow goes on: the second-pass rules (``second_pass = True``: the other
+languages' lists, Russian in Latin letters, child emoji) read it, and then every rule reads it with
+the characters that may split a word left out (:func:`~imagesearch.legal.normalise.joined_readings`,
+:func:`~imagesearch.legal.normalise.pair_joins`). So no verdict, rule name or word the first pass
+gives can change. A rule with ``reads_raw = True`` gets the text itself instead of the readings.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +27,15 @@ import pandas as pd
 import yaml
 
 # importing the rule modules registers them (imagesearch.legal.rules.register_text_rule)
-from imagesearch.legal import age_rule, russian, terms_rule  # noqa: F401
-from imagesearch.legal.normalise import variants
+from imagesearch.legal import age_rule, lexicon_rule, russian, terms_rule, translit  # noqa: F401
+from imagesearch.legal.lexicon import AGES, FUZZY
+from imagesearch.legal.lexicon_rule import comparable, is_term_word
+from imagesearch.legal.normalise import pair_joins, spelt_out, variants, without_junk
 from imagesearch.legal.rules import ALLOWED, TEXT_RULES, TextRuleComponent, Verdict
 from imagesearch.legal.tokens import Tokenizer
+from imagesearch.legal.translit import to_cyrillic
+
+_WORDS = re.compile(r"[^\W_]+")
 
 TERMS_PATH = Path(__file__).with_name("terms.yaml")
 
@@ -40,18 +54,80 @@ class TextRule:
         ordered = sorted(TEXT_RULES.values(), key=lambda rule: (rule.precedence, rule.name))
         return cls(tuple(rule.from_config(config, tokenizer) for rule in ordered))
 
+    def check_first_pass(self, text: str) -> Verdict:
+        """The English and Russian rules' verdict alone (the reviewed lists, as before issue #28)."""
+        if not isinstance(text, str) or not text.strip():
+            return ALLOWED
+        return self._verdict(text, tuple(r for r in self.rules if not getattr(r, "second_pass", False)))
+
     def check(self, text: str) -> Verdict:
         """Verdict for one text; a non-string (None, NaN) is allowed (nothing describes a child)."""
         if not isinstance(text, str) or not text.strip():
             return ALLOWED
+        verdict = self.check_first_pass(text)
+        if verdict.blocked:
+            return verdict
+        verdict = self._verdict(text, tuple(r for r in self.rules if getattr(r, "second_pass", False)))
+        if verdict.blocked:
+            return verdict
+        for reading in without_junk(text):
+            if (verdict := self._joined_verdict(text, reading)).blocked:
+                return verdict
+        token = FUZZY.set(False)  # a word spelt out or joined across a space is read as written
+        try:
+            for reading in spelt_out(text):
+                if (verdict := self._joined_verdict(text, reading)).blocked:
+                    return verdict
+            for reading, word in pair_joins(text):
+                if self._term_word(word) and (verdict := self._joined_verdict(text, reading)).blocked:
+                    return verdict
+        finally:
+            FUZZY.reset(token)
+        return ALLOWED
+
+    def _term_word(self, word: str) -> bool:
+        """A word joined across a space names a child by itself, not as an age ("летний"+"пёс")."""
+        token = AGES.set(False)
+        try:
+            # not an age, and not English slang ("young in" is no "youngin")
+            rules = tuple(r for r in self.rules if not r.name.startswith("age") and r.name != "term_en")
+            return self._verdict(word, rules).blocked
+        finally:
+            AGES.reset(token)
+
+    def _joined_verdict(self, text: str, reading: str) -> Verdict:
+        """The verdict on a reading with characters left out, if its evidence is a word so joined
+        ("chi.ld" -> "child"); evidence elsewhere in the text was judged in the plain reading."""
+        verdict = self._verdict(reading, self.rules)
+        if not verdict.blocked:
+            return verdict
+        plain = {comparable(w) for w in _WORDS.findall(text)}
+        pieces = plain - {comparable(w) for w in _WORDS.findall(reading)}
+        if any(len(p) > 1 and is_term_word(p) for p in pieces):
+            return ALLOWED  # a term extended ("Bebek'te" -> "bebekte"): the plain reading judged it
+        joined = {comparable(w) for w in _WORDS.findall(reading)} - plain
+        joined |= {to_cyrillic(w) for w in joined}
+        if any(j in comparable(found) or comparable(found) in j for found in verdict.words for j in joined):
+            return verdict
+        return ALLOWED
+
+    def _verdict(self, text: str, rules: tuple[TextRuleComponent, ...]) -> Verdict:
         best: list[tuple[str, list[str]]] = []
+        raw = [(rule.name, words) for rule in rules if getattr(rule, "reads_raw", False)
+               and (words := rule.evidence(text))]
         for reading in variants(text):
-            fired = [(rule.name, words) for rule in self.rules if (words := rule.evidence(reading))]
+            fired = [(rule.name, words) for rule in rules
+                     if not getattr(rule, "reads_raw", False) and (words := rule.evidence(reading))]
             if sum(map(len, (w for _, w in fired))) > sum(map(len, (w for _, w in best))):
                 best = fired
+        best = sorted(best + raw, key=lambda fired: self._order[fired[0]])
         if not best:
             return ALLOWED
         return Verdict(True, best[0][0], tuple(dict.fromkeys(w for _, words in best for w in words)))
+
+    @property
+    def _order(self) -> dict[str, int]:
+        return {rule.name: i for i, rule in enumerate(self.rules)}
 
     def check_many(self, texts: Sequence[str]) -> list[Verdict]:
         return [self.check(text) for text in texts]
