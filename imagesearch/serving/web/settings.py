@@ -26,6 +26,7 @@ class ServeSettings:
     keep_alive_s: int = 5
     header_timeout_s: float = 10.0
     graceful_s: int = 8
+    switch_interval_s: float = 0.001  # the GIL hand-over: the event loop waits less behind search threads
 
     @property
     def active(self) -> int:
