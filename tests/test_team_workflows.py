@@ -18,11 +18,13 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.pipeline_repo import REPO, commit_all, digest, dvc, make_pipeline_repo, ran, run, set_param
+from tests.s3_server import moto_s3
 
 pytestmark = pytest.mark.slow
 
@@ -80,29 +82,13 @@ def test_clone_and_pull_restores_everything_and_repro_runs_nothing(origin: Path)
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint() -> str:
-    server_module = pytest.importorskip("moto.server")
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with moto_s3(tmp_path_factory.mktemp("aws"), "imagesearch") as endpoint:
+        yield endpoint
 
 
-def test_s3_remote_push_then_pull_into_an_empty_cache(
-        origin: Path, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    boto3 = pytest.importorskip("boto3")
-    empty = tmp_path / "aws-empty"  # keep any real AWS config or profile out of the test
-    empty.write_text("")
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                        "AWS_CONFIG_FILE": str(empty), "AWS_SHARED_CREDENTIALS_FILE": str(empty),
-                        }.items():
-        monkeypatch.setenv(name, value)  # the dvc subprocesses inherit os.environ
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    s3.create_bucket(Bucket="imagesearch")
-
+def test_s3_remote_push_then_pull_into_an_empty_cache(origin: Path, s3_endpoint: str) -> None:
+    s3 = pytest.importorskip("boto3").client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     mate = clone(origin, origin.parent / "s3-user")
     dvc(mate, "remote", "add", "-d", "s3", "s3://imagesearch/store")
     dvc(mate, "remote", "modify", "s3", "endpointurl", s3_endpoint)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.pipeline_repo import REPO, commit_all, digest, dvc, make_pipeline_repo, ran, run, set_param
+from tests.s3_server import moto_s3
 
 pytestmark = pytest.mark.slow
 
@@ -34,24 +36,9 @@ def make(repo: Path, *targets: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory):
-    boto3 = pytest.importorskip("boto3")
-    server_module = pytest.importorskip("moto.server")
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    empty = tmp_path_factory.mktemp("aws") / "empty"  # keep any real AWS config out of the test
-    empty.write_text("")
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(empty),
-                            "AWS_SHARED_CREDENTIALS_FILE": str(empty)}.items():
-            env.setenv(name, value)  # the dvc subprocesses inherit os.environ
-        env.delenv("AWS_PROFILE", raising=False)
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=BUCKET)
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with moto_s3(tmp_path_factory.mktemp("aws"), BUCKET) as endpoint:
         yield endpoint
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -416,3 +416,14 @@ def test_the_language_links_carry_only_known_parameters(client):
 def test_a_bad_k_is_not_reflected_back(client):
     response = client.get("/", params={"k": "9" * 4000})
     assert response.status_code == 422 and "9" * 50 not in response.text
+
+
+def test_a_query_in_a_language_no_list_covers_gets_the_message_naming_the_checked_ones(client) -> None:
+    """legal.uncovered_language: refuse (the default): no photos, and a message saying which
+    languages are checked, on the API and the page alike."""
+    from imagesearch.legal.policy import UNCOVERED_MESSAGE
+
+    body = client.get("/api/search", params={"q": "děti si hrají v parku"}).json()
+    assert body["results"] == [] and body["disclaimer"] == UNCOVERED_MESSAGE
+    page = client.get("/", params={"q": "děti si hrají v parku"}).text
+    assert html.escape(UNCOVERED_MESSAGE, quote=False) in page or UNCOVERED_MESSAGE in html.unescape(page)

@@ -132,7 +132,8 @@ class Searcher:
             raise QueryError(f"k must be between 1 and {MAX_K}", "bad_k")
         verdict = self.policy.check_text(query)
         if verdict.blocked:
-            return SearchResult(query, disclaimer=self.policy.disclaimer, blocked_words=verdict.words)
+            # the disclaimer, or for a language no list covers, the message naming the checked ones
+            return SearchResult(query, disclaimer=self.policy.message(verdict), blocked_words=verdict.words)
         return query
 
     def rank(self, allowed: list[tuple[str, int]]) -> list[SearchResult]:
