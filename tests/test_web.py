@@ -426,4 +426,8 @@ def test_a_query_in_a_language_no_list_covers_gets_the_message_naming_the_checke
     body = client.get("/api/search", params={"q": "děti si hrají v parku"}).json()
     assert body["results"] == [] and body["disclaimer"] == UNCOVERED_MESSAGE
     page = client.get("/", params={"q": "děti si hrají v parku"}).text
-    assert html.escape(UNCOVERED_MESSAGE, quote=False) in page or UNCOVERED_MESSAGE in html.unescape(page)
+    assert UNCOVERED_MESSAGE in html.unescape(page)
+    page_ru = client.get("/", params={"q": "děti si hrají v parku", "lang": "ru"}).text
+    assert i18n.UNCOVERED_MESSAGES["ru"] in html.unescape(page_ru)
+    for lang in ("en", "ru"):  # the page names the checked languages in its own language
+        assert ("Kazakh" if lang == "en" else "казахском") in i18n.TEXTS[lang]["hint"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from imagesearch.legal.policy import UNCOVERED_MESSAGE
 from imagesearch.legal.rules import DISCLAIMERS
 
 LANGUAGES = ("en", "ru")
@@ -27,7 +28,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "placeholder": "two dogs play in the snow",
         "count_label": "images",
         "button": "Search",
-        "hint": "{n} photos in the catalog. Describe what you want to see, in English or Russian.",
+        "hint": ("{n} photos in the catalog. Describe what you want to see. Queries are checked against "
+                 "local laws in English, Russian, Ukrainian, Belarusian, Kazakh, German, French, Spanish, "
+                 "Italian, Portuguese, Polish and Turkish."),
         "languages": "Language",
         "not_available": "Not available",
         "summary": "Top {n} images for",
@@ -48,7 +51,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "placeholder": "например: две собаки играют в снегу",
         "count_label": "показать",
         "button": "Найти",
-        "hint": "Фотографий в каталоге: {n}. Опишите по-русски или по-английски, что вы хотите увидеть.",
+        "hint": ("Фотографий в каталоге: {n}. Опишите, что вы хотите увидеть. Запросы проверяются на "
+                 "соответствие местным законам на русском, английском, украинском, белорусском, казахском, "
+                 "немецком, французском, испанском, итальянском, португальском, польском и турецком."),
         "languages": "Язык",
         "not_available": "Недоступно",
         "summary": "Лучшие изображения ({n}) по запросу",
@@ -106,6 +111,19 @@ def texts(lang: str) -> dict[str, str]:
     return TEXTS[lang]
 
 
+#: The uncovered-language message (imagesearch.legal.policy.UNCOVERED_MESSAGE) in the page's languages.
+UNCOVERED_MESSAGES = {
+    "ru": ("Этот запрос нельзя проверить на соответствие местным законам на его языке; напишите его на "
+           "одном из языков: русский, английский, украинский, белорусский, казахский, немецкий, французский, "
+           "испанский, итальянский, португальский, польский, турецкий"),
+}
+
+
 def disclaimer(lang: str, shown: str) -> str:
-    """The disclaimer in ``lang``; a policy's own text (not the standard one) is shown as it is."""
-    return DISCLAIMERS[lang] if shown == DISCLAIMERS[DEFAULT_LANGUAGE] else shown
+    """The disclaimer or the uncovered-language message in ``lang``; any other text of a policy
+    is shown as it is."""
+    if shown == DISCLAIMERS[DEFAULT_LANGUAGE]:
+        return DISCLAIMERS[lang]
+    if shown == UNCOVERED_MESSAGE:
+        return UNCOVERED_MESSAGES.get(lang, shown)
+    return shown
