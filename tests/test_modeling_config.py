@@ -16,7 +16,7 @@ from imagesearch.params import TrainParams, load_params
 from tests.synthetic_pairs import SMALL_TRAIN, small_config
 
 REPO = Path(__file__).resolve().parents[1]
-CROSS_VALIDATION_ONLY = {"folds", "match_threshold"}  # train keys that stages/train.py reads itself
+STAGE_ONLY = {"folds", "match_threshold", "distributed_fit_from"}  # train keys stages/train.py reads itself
 SPACE_FIELD = {"alpha": "ridge_alpha"}                # JointSpace argument -> ModelConfig field
 
 
@@ -38,9 +38,9 @@ def other(value: Any) -> Any:
     raise TypeError(value)
 
 
-def test_every_train_key_is_read_by_the_model_or_by_cross_validation():
+def test_every_train_key_is_read_by_the_model_or_by_the_train_stage():
     assert set(param_fields()) <= set(TrainParams.model_fields)
-    assert set(TrainParams.model_fields) - set(param_fields()) == CROSS_VALIDATION_ONLY
+    assert set(TrainParams.model_fields) - set(param_fields()) == STAGE_ONLY
 
 
 def test_the_config_carries_the_repository_params():

@@ -205,7 +205,7 @@ def test_exp_run_with_set_param(lab: Path) -> None:
     reset_workspace(lab)
     data = experiments(lab)["depth3"]
     assert param(data, "train.xgb.max_depth") == 3
-    assert isinstance(metric(data, "metrics/cv.json", "rmse"), float)
+    assert isinstance(metric(data, "metrics/cv.json", "cv_mrr"), float)
 
 
 def test_exp_run_text_encoder_does_not_reembed_images(lab: Path) -> None:
@@ -214,7 +214,7 @@ def test_exp_run_text_encoder_does_not_reembed_images(lab: Path) -> None:
     reset_workspace(lab)
     data = experiments(lab)["tfidf"]
     assert param(data, "embed_texts.encoder") == "tfidf"
-    assert "recall_at_1" in data["metrics"]["metrics/test.json"]["data"]
+    assert "test_r1" in data["metrics"]["metrics/test.json"]["data"]
 
 
 def test_queued_grid_over_text_encoders(lab: Path) -> None:
@@ -234,6 +234,6 @@ def test_queued_grid_over_text_encoders(lab: Path) -> None:
     for encoder in ("minilm", "tfidf"):
         data = found[f"grid-{encoder}"]
         assert param(data, "embed_texts.encoder") == encoder
-        assert isinstance(metric(data, "metrics/test.json", "mrr"), float)
+        assert isinstance(metric(data, "metrics/test.json", "test_mrr"), float)
     logs = dvc(lab, "queue", "logs", "grid-tfidf").stdout
     assert "Running stage 'embed_images'" not in logs, logs

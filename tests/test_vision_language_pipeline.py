@@ -28,7 +28,7 @@ def test_dvc_exp_run_with_clip_on_both_sides_then_search(tmp_path: Path, pipelin
     vectors = json.loads((repo / "data/index/manifest.json").read_text())["image_encoder"]
     assert vectors["name"] == "clip" and vectors["dim"] == 16
     assert (repo / "data/index/text_encoder/onnx").is_dir()
-    test = json.loads((repo / "metrics/test.json").read_text())
+    test = json.loads((repo / "metrics/detail/test.json").read_text())
     assert test["n_queries"] > 0 and 0 < test["mrr"] <= 1
 
     from imagesearch.serving.searcher import Searcher
