@@ -14,6 +14,7 @@ from imagesearch.data.object_store import ObjectStoreError
 from imagesearch.hashing import hash_file
 from tests.s3_server import moto_s3
 
+pytestmark = pytest.mark.slow  # a real S3 server and uploads (~10 s)
 BUCKET = "photos"
 
 
@@ -79,7 +80,6 @@ def test_an_unreachable_endpoint_is_named_within_seconds(tmp_path: Path, monkeyp
     assert time.monotonic() - start < 15
 
 
-@pytest.mark.slow
 def test_dvc_repro_from_the_bucket_locks_the_folder_route_hashes(bucket_dataset, tiny_dataset: Path,
                                                                  tmp_path: Path) -> None:
     """fetch_data with data.source s3://...: the same data/raw hash in dvc.lock as from a folder;
@@ -101,7 +101,6 @@ def test_dvc_repro_from_the_bucket_locks_the_folder_route_hashes(bucket_dataset,
     assert source in text and "testing" not in text and "127.0.0.1" not in text
 
 
-@pytest.mark.slow
 def test_workers_download_the_bucket_with_the_credentials_their_tasks_carry(
         bucket_dataset, tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A dask scheduler and two workers whose environment has no AWS settings at all: the

