@@ -132,6 +132,7 @@ def _legal_check(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from threadpoolctl import threadpool_limits
 
+    from imagesearch.serving.photos import PhotoFolderError, photo_folder
     from imagesearch.serving.web.app import create_app
     from imagesearch.serving.web.server import serve
 
@@ -141,10 +142,12 @@ def _serve(args: argparse.Namespace) -> int:
                              header_timeout_s=args.header_timeout, graceful_s=args.graceful_timeout)
     active = max(settings.active, 2 * args.batch)  # a micro-batch needs that many searches waiting
     threadpool_limits(1)  # one BLAS/OpenMP thread per query: concurrent queries use the cores
-    if args.images is not None and not args.images.is_dir():
-        print(f"error: --images {args.images}: no such folder (it should hold the catalog's photo files)",
-              file=sys.stderr)
-        return 2
+    if args.images is not None:
+        try:
+            photo_folder(args.images)
+        except PhotoFolderError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     app = create_app(args.index, batch=args.batch, batch_wait_ms=args.batch_wait_ms, max_active=active,
                      max_waiting=2 * active if args.max_waiting is None else args.max_waiting, budget_s=settings.budget_s, images=args.images)
     serve(app, settings)

@@ -25,14 +25,19 @@ def project_root(index: Path) -> Path:
     return Path.cwd().resolve()
 
 
+def photo_folder(images: str | Path) -> Path:
+    """``--images`` as an absolute folder; PhotoFolderError names it where it is not one."""
+    folder = Path(images).expanduser()
+    if not folder.is_dir():
+        raise PhotoFolderError(f"--images {images}: no such folder (it should hold the catalog's photo files)")
+    return folder.resolve()
+
+
 def photo_paths(catalog: pd.DataFrame, index: Path, images: str | Path | None = None) -> list[str]:
     """The absolute file of every catalog row: ``images / <file name>`` when a photo folder is
     given, else the index's own path resolved against its project (or the working directory)."""
     if images is not None:
-        folder = Path(images).expanduser()
-        if not folder.is_dir():
-            raise PhotoFolderError(f"--images {images}: no such folder (it should hold the catalog's photo files)")
-        folder = folder.resolve()
+        folder = photo_folder(images)
         return [str(folder / Path(path).name) for path in catalog["path"]]
     root = project_root(index)
     return [str(path if Path(path).is_absolute() else root / path) for path in catalog["path"]]

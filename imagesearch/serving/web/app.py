@@ -44,7 +44,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from imagesearch.serving.photos import PhotoFolderError, missing_photos_line
+from imagesearch.serving.photos import missing_photos_line, photo_folder
 from imagesearch.serving.searcher import DEFAULT_K, MAX_K, MAX_QUERY_CHARS, QueryError, SearchResult, Searcher
 from imagesearch.serving.web import i18n
 from imagesearch.serving.web.admission import Admission, ClientGone, Overloaded
@@ -132,8 +132,8 @@ def create_app(index_dir: str | Path | None = None, searcher: Searcher | None = 
         if searcher is None and not (Path(index_dir) / "manifest.json").is_file():
             raise FileNotFoundError(f"{index_dir}: no search index here (no manifest.json); "
                                     "build it with `dvc repro index`")
-        if images is not None and not Path(images).is_dir():
-            raise PhotoFolderError(f"--images {images}: no such folder (it should hold the catalog's photo files)")
+        if images is not None:
+            photo_folder(images)  # a missing folder fails the start, naming it
         loading = threading.Thread(target=_load_and_warm, name="load-index", daemon=True,
                                    args=(state, index_dir, searcher, batch, batch_wait_ms, images))
         loading.start()
