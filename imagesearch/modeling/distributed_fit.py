@@ -15,7 +15,6 @@ the cluster needs ``train.xgb.subsample: 1.0`` (:class:`DistributedFit` says so 
 """
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Sequence
@@ -27,7 +26,6 @@ import xgboost as xgb
 
 from imagesearch.params import ParamsError
 
-log = logging.getLogger(__name__)
 
 #: XGBoost's own default ``max_bin``: a column with at most this many values is sketched exactly.
 MAX_BIN = 256
