@@ -109,3 +109,39 @@ def searcher(search_index: TestIndex):
     from imagesearch.serving.searcher import Searcher
 
     return Searcher.load(search_index.folder)
+
+
+#: English captions the cross-lingual second line is trained on in tests (labelled by the English rule).
+CROSSLINGUAL_CAPTIONS = (
+    "A man rides a bike through the city", "A woman reads in a cafe", "Two dogs run on the beach",
+    "A boy jumps into the pool", "A girl in a red dress feeds pigeons", "Children play on the playground",
+    "A baby sleeps in a crib", "A toddler eats ice cream", "An old man walks his dog in the park",
+    "A group of people stand near a building", "A teenager skateboards down the street",
+    "A cyclist climbs a mountain road", "A chef cooks in a kitchen", "Kids splash in a fountain",
+)
+
+
+@pytest.fixture(scope="session")
+def crosslingual_rule():
+    """The cross-lingual second line, fitted for real (multilingual USE word vectors) on a few captions."""
+    from imagesearch.legal.crosslingual import fit_crosslingual_rule
+    from imagesearch.legal.text_rule import listed_english_words, load_text_rule
+
+    rule = load_text_rule()
+    return fit_crosslingual_rule(list(CROSSLINGUAL_CAPTIONS), listed_english_words(),
+                                 lambda w: rule.check(w).blocked, recall=0.98, folds=3, seed=0)
+
+
+@pytest.fixture(scope="session")
+def notice_index(search_index: TestIndex, crosslingual_rule, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the tiny index built with ``legal.uncovered_language: notice`` (the legal stage
+    saves the policy in the cross-lingual rule's file, which the index carries)."""
+    import shutil
+    from dataclasses import replace
+
+    from imagesearch import paths
+
+    folder = tmp_path_factory.mktemp("notice") / "index"
+    shutil.copytree(search_index.folder, folder)
+    replace(crosslingual_rule, uncovered_language="notice").save(folder / paths.INDEX_CROSSLINGUAL_RULE)
+    return folder

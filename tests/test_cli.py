@@ -56,6 +56,25 @@ def test_search_blocked_query_prints_the_disclaimer(search_index):
     assert run.stdout.strip() == DISCLAIMER
 
 
+def test_search_under_notice_prints_the_notice_beside_the_results(search_index, notice_index):
+    """legal.uncovered_language: notice: a Dutch query is served; the notice naming the checked
+    languages goes to stderr (stdout keeps one line per hit) and into --json; refuse (the
+    default index) keeps refusing it with the message."""
+    from imagesearch.legal.policy import UNCOVERED_MESSAGE, UNCOVERED_NOTICE
+
+    query = "Een man fietst in het park"
+    run = imagesearch("search", query, "-k", "2", "--index", notice_index)
+    assert run.returncode == 0, run.stderr
+    assert len(run.stdout.strip().splitlines()) == 2 and f"notice: {UNCOVERED_NOTICE}" in run.stderr.splitlines()
+    run = imagesearch("search", query, "-k", "2", "--json", "--index", notice_index)
+    body = json.loads(run.stdout)
+    assert body["notice"] == UNCOVERED_NOTICE and len(body["results"]) == 2 and body["disclaimer"] is None
+    plain = imagesearch("search", "two dogs play in the snow", "-k", "2", "--index", notice_index)
+    assert "notice" not in plain.stderr
+    refused = imagesearch("search", query, "--index", search_index.folder)
+    assert refused.stdout.strip() == UNCOVERED_MESSAGE and "notice" not in refused.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["x" * (MAX_QUERY_CHARS + 1)], "longer than"),
     (["dogs", "-k", "0"], "k must be"),

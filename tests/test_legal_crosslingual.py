@@ -11,22 +11,14 @@ import pytest
 
 from imagesearch.legal.crosslingual import CrosslingualWordRule, fit_crosslingual_rule, words_of  # noqa: E402
 from imagesearch.legal.policy import LegalPolicy, legal_check_lines  # noqa: E402
-from imagesearch.legal.text_rule import listed_english_words, load_text_rule  # noqa: E402
+from imagesearch.legal.text_rule import load_text_rule  # noqa: E402
 
 RULE = load_text_rule()
-ENGLISH = [
-    "A man rides a bike through the city", "A woman reads in a cafe", "Two dogs run on the beach",
-    "A boy jumps into the pool", "A girl in a red dress feeds pigeons", "Children play on the playground",
-    "A baby sleeps in a crib", "A toddler eats ice cream", "An old man walks his dog in the park",
-    "A group of people stand near a building", "A teenager skateboards down the street",
-    "A cyclist climbs a mountain road", "A chef cooks in a kitchen", "Kids splash in a fountain",
-]
 
 
 @pytest.fixture(scope="module")
-def second_line() -> CrosslingualWordRule:
-    return fit_crosslingual_rule(ENGLISH, listed_english_words(), lambda w: RULE.check(w).blocked,
-                                 recall=0.98, folds=3, seed=0)
+def second_line(crosslingual_rule) -> CrosslingualWordRule:
+    return crosslingual_rule
 
 
 def test_words_are_normalised_letters_only() -> None:
@@ -78,19 +70,16 @@ def test_too_few_child_words_is_a_clear_error() -> None:
         fit_crosslingual_rule(["a man", "a dog", "a car"], [], lambda w: False, recall=0.98, folds=3, seed=0)
 
 
-def test_search_serves_the_second_line_from_the_index(second_line, search_index, tmp_path) -> None:
-    import shutil
-
-    from imagesearch import paths
+def test_search_serves_the_second_line_from_the_index(search_index, notice_index) -> None:
     from imagesearch.serving.searcher import Searcher
 
-    folder = tmp_path / "index"
-    shutil.copytree(search_index.folder, folder)
-    assert Searcher.load(folder).search("Kinder spielen", k=2).disclaimer is not None  # the German list
-    replace(second_line, uncovered_language="notice").save(folder / paths.INDEX_CROSSLINGUAL_RULE)
-    searcher = Searcher.load(folder)
+    assert Searcher.load(search_index.folder).search("Kinder spielen", k=2).disclaimer is not None  # the German list
+    searcher = Searcher.load(notice_index)
     assert searcher.policy.uncovered_language == "notice"
-    assert searcher.search(DUTCH_ADULT, k=2).disclaimer is None  # served, best effort
+    served = searcher.search(DUTCH_ADULT, k=2)  # served, best effort, with the notice
+    assert served.disclaimer is None and len(served.hits) == 2 and served.notice == searcher.policy.message(
+        searcher.policy.check_text(DUTCH_ADULT))
     blocked = searcher.search(DUTCH_CHILD, k=2)
-    assert blocked.disclaimer is not None and blocked.hits == ()
-    assert searcher.search("two dogs run on the beach", k=2).disclaimer is None
+    assert blocked.disclaimer is not None and blocked.hits == () and blocked.notice is None
+    covered = searcher.search("two dogs run on the beach", k=2)
+    assert covered.disclaimer is None and covered.notice is None

@@ -311,8 +311,8 @@ def test_api_keeps_the_english_disclaimer_and_adds_the_localized_one(client, hea
     assert body["disclaimer"] == DISCLAIMER and body["results"] == []
     assert body["disclaimer_localized"] == localized
     allowed = client.get("/api/search", params={"q": "a red circle", "k": 1}, headers=headers).json()
-    assert set(allowed) == {"query", "disclaimer", "disclaimer_localized", "results"}
-    assert allowed["disclaimer"] is None and allowed["disclaimer_localized"] is None
+    assert set(allowed) == {"query", "disclaimer", "disclaimer_localized", "notice", "notice_localized", "results"}
+    assert allowed["disclaimer"] is None and allowed["disclaimer_localized"] is None and allowed["notice"] is None
 
 
 # ------------------------------------------------------------------ property-based: any input, no 500
@@ -431,3 +431,29 @@ def test_a_query_in_a_language_no_list_covers_gets_the_message_naming_the_checke
     assert i18n.UNCOVERED_MESSAGES["ru"] in html.unescape(page_ru)
     for lang in ("en", "ru"):  # the page names the checked languages in its own language
         assert ("Kazakh" if lang == "en" else "казахском") in i18n.TEXTS[lang]["hint"]
+
+
+@pytest.mark.parametrize("batch", [0, 2])
+def test_under_notice_a_query_no_list_covers_is_served_with_the_notice_beside_the_results(notice_index, batch):
+    """legal.uncovered_language: notice: results, and beside them the notice naming the checked
+    languages, in the API (English and the Accept-Language one) and on the page (its language),
+    through the plain and the micro-batched search alike; a covered query gets no notice."""
+    from imagesearch.legal.policy import UNCOVERED_NOTICE
+    from imagesearch.serving.searcher import Searcher
+
+    query = "Een man fietst in het park"  # Dutch: no list; the second line allows it
+    with TestClient(create_app(searcher=Searcher.load(notice_index), batch=batch)) as client:
+        body = client.get("/api/search", params={"q": query, "k": 2},
+                          headers={"Accept-Language": "ru"}).json()
+        assert body["disclaimer"] is None and len(body["results"]) == 2
+        assert body["notice"] == UNCOVERED_NOTICE and "Kazakh" in body["notice"]
+        assert body["notice_localized"] == i18n.UNCOVERED_NOTICES["ru"] and "казахский" in body["notice_localized"]
+        covered = client.get("/api/search", params={"q": "two dogs play in the snow", "k": 2}).json()
+        assert covered["notice"] is None and covered["notice_localized"] is None and covered["results"]
+        for lang, notice in (("en", UNCOVERED_NOTICE), ("ru", i18n.UNCOVERED_NOTICES["ru"])):
+            page = html.unescape(client.get("/", params={"q": query, "k": 2, "lang": lang}).text)
+            assert 'id="notice"' in page and notice in page and 'id="results"' in page
+            assert page.index('id="notice"') < page.index('id="results"')
+        assert 'id="notice"' not in client.get("/", params={"q": "two dogs play in the snow"}).text
+        refused = client.get("/api/search", params={"q": "Het meisje speelt in het park"}).json()
+        assert refused["results"] == [] and refused["disclaimer"] and refused["notice"] is None

@@ -38,8 +38,8 @@ class MicroBatcher:
         if isinstance(checked, SearchResult):
             return checked
         future: Future = Future()
-        self._queue.put((checked, k, future))
-        return future.result()
+        self._queue.put((checked.query, k, future))
+        return checked.attach(future.result())
 
     def close(self) -> None:
         for _ in self._threads:

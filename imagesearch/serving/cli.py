@@ -95,6 +95,8 @@ def _search(args: argparse.Namespace) -> int:
     except QueryError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if result.notice:  # served, beside the results; stdout keeps one line per hit
+        print(f"notice: {result.notice}", file=sys.stderr)
     if args.json:
         found = {h.image: path for h in result.hits if (path := searcher.image_path(h.image)) and path.is_file()}
         print(json.dumps(result.to_dict(found), indent=2, ensure_ascii=False))
@@ -115,6 +117,8 @@ def _score(args: argparse.Namespace) -> int:
     except (ScoreInputError, IndexLoadError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if result.notice:
+        print(f"notice: {result.notice}", file=sys.stderr)
     print(result.disclaimer if result.disclaimer else f"{result.score:.4f}")
     return 0
 

@@ -37,12 +37,14 @@ class IndexLoadError(RuntimeError):
 class ScoreResult:
     """``score`` in [0, 1], or ``disclaimer`` set (and ``score`` None) when a legal rule fired.
 
-    ``blocked_by`` says which rule fired: "text" or "image" (None when allowed).
+    ``blocked_by`` says which rule fired: "text" or "image" (None when allowed); ``notice`` is the
+    legal policy's notice for a text in a language no list covers, scored under ``notice``.
     """
 
     score: float | None
     disclaimer: str | None = None
     blocked_by: str | None = None
+    notice: str | None = None
 
 
 def open_image(path: str | Path) -> Image.Image:
@@ -102,7 +104,8 @@ class ImageScorer:
         if len(text) > MAX_QUERY_CHARS:
             raise ScoreInputError(f"the text is longer than {MAX_QUERY_CHARS} characters")
         image = open_image(image_path)  # before the text check: a bad file is an error either way
-        if self.policy.check_text(text).blocked:
+        verdict = self.policy.check_text(text)
+        if verdict.blocked:
             return ScoreResult(None, self.policy.disclaimer, "text")
         vectors: list[np.ndarray] = []
 
@@ -114,7 +117,7 @@ class ImageScorer:
             return ScoreResult(None, self.policy.disclaimer, "image")
         image_vector = vectors[-1] if vectors else self.image_encoder.encode([image])
         text_vector = self.text_encoder.encode([text])
-        return ScoreResult(float(self.model.score(image_vector, text_vector)[0]))
+        return ScoreResult(float(self.model.score(image_vector, text_vector)[0]), notice=self.policy.message(verdict))
 
 
 def _image_encoder(described: dict, build: Any) -> Any:

@@ -7,9 +7,9 @@ Blocked images are not in the index at all, so no code path can return one.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import joblib
 import numpy as np
@@ -30,20 +30,34 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Either ``disclaimer`` is set (a blocked query) or ``hits`` holds the ranked images."""
+    """Either ``disclaimer`` is set (a blocked query) or ``hits`` holds the ranked images;
+    ``notice`` is what the legal policy says beside them (a language no list covers, served
+    under ``legal.uncovered_language: notice``)."""
 
     query: str
     hits: tuple[Hit, ...] = ()
     disclaimer: str | None = None
     blocked_words: tuple[str, ...] = field(default_factory=tuple)
+    notice: str | None = None
 
     def to_dict(self, paths: dict[str, Path] | None = None) -> dict[str, Any]:
         """JSON-ready; with ``paths`` (image id -> file), each hit carries its absolute ``path``
         (null for a photo missing from ``paths``)."""
-        return {"query": self.query, "disclaimer": self.disclaimer,
+        return {"query": self.query, "disclaimer": self.disclaimer, "notice": self.notice,
                 "results": [{"image": h.image, "score": round(h.score, 4),
                              **({"path": str(paths[h.image]) if h.image in paths else None}
                                 if paths is not None else {})} for h in self.hits]}
+
+
+class Checked(NamedTuple):
+    """A query the legal policy allows (whitespace collapsed), with the notice to show beside its hits."""
+
+    query: str
+    notice: str | None = None
+
+    def attach(self, result: SearchResult) -> SearchResult:
+        """``result`` with this query's notice."""
+        return replace(result, notice=self.notice) if self.notice else result
 
 
 class QueryError(ValueError):
@@ -118,11 +132,14 @@ class Searcher:
 
     def search(self, query: str, k: int = DEFAULT_K) -> SearchResult:
         checked = self.check(query, k)
-        return checked if isinstance(checked, SearchResult) else self.rank([(checked, k)])[0]
+        if isinstance(checked, SearchResult):
+            return checked
+        return checked.attach(self.rank([(checked.query, k)])[0])
 
-    def check(self, query: str, k: int) -> SearchResult | str:
+    def check(self, query: str, k: int) -> SearchResult | Checked:
         """The bounds and the legal rule, before anything is encoded: the query with its
-        whitespace collapsed, or the disclaimer result; QueryError when out of bounds."""
+        whitespace collapsed and the policy's notice, or the disclaimer result; QueryError when
+        out of bounds."""
         query = " ".join(query.split())
         if not query:
             raise QueryError("the query is empty", "empty")
@@ -134,7 +151,7 @@ class Searcher:
         if verdict.blocked:
             # the disclaimer, or for a language no list covers, the message naming the checked ones
             return SearchResult(query, disclaimer=self.policy.message(verdict), blocked_words=verdict.words)
-        return query
+        return Checked(query, self.policy.message(verdict))
 
     def rank(self, allowed: list[tuple[str, int]]) -> list[SearchResult]:
         """The hits of queries that already passed :meth:`check` (collapsed, allowed), scored

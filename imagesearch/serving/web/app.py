@@ -80,6 +80,11 @@ class SearchResponse(BaseModel):
     disclaimer: str | None = Field(description="set when the query is blocked; results are then empty")
     disclaimer_localized: str | None = Field(
         None, description="the disclaimer in the language Accept-Language prefers (en or ru; else en)")
+    notice: str | None = Field(
+        None, description="set when the query is served with a notice: its language has no reviewed term "
+                          "list (legal.uncovered_language: notice); names the languages that are checked")
+    notice_localized: str | None = Field(
+        None, description="the notice in the language Accept-Language prefers (en or ru; else en)")
     results: list[Hit]
 
 
@@ -322,11 +327,12 @@ def _with_lang(request: Request, lang: str) -> str:
 
 
 def _response(result: SearchResult, request: Request) -> SearchResponse:
-    localized = None
-    if result.disclaimer is not None:
-        localized = i18n.disclaimer(i18n.negotiate(request.headers.get("accept-language")), result.disclaimer)
+    lang = i18n.negotiate(request.headers.get("accept-language"))
+    localized = i18n.disclaimer(lang, result.disclaimer) if result.disclaimer is not None else None
+    notice = i18n.disclaimer(lang, result.notice) if result.notice is not None else None
     return SearchResponse(
         query=result.query, disclaimer=result.disclaimer, disclaimer_localized=localized,
+        notice=result.notice, notice_localized=notice,
         results=[Hit(image=h.image, score=round(h.score, 4),
                      url=str(request.url_for("image", image_id=h.image).path)) for h in result.hits])
 
@@ -335,7 +341,7 @@ def _base_context(service: SearchService | None, q: str | None, lang: str) -> di
     """The page's fields before any search; the query is cut to PAGE_ECHO_CHARS (a 100 KB ``q`` is
     not reflected back)."""
     return {"q": (q or "")[:PAGE_ECHO_CHARS], "k": DEFAULT_K, "max_k": MAX_K, "max_chars": MAX_QUERY_CHARS,
-            "result": None, "disclaimer": None, "message": None,
+            "result": None, "disclaimer": None, "notice": None, "message": None,
             "catalog_size": len(service.searcher) if service is not None else 0, "lang": lang,
             "t": i18n.texts(lang)}
 
@@ -375,4 +381,6 @@ async def _page_context(request: Request, q: str | None, k: str | None, lang: st
         return context, 422
     if result.disclaimer is not None:
         context["disclaimer"] = i18n.disclaimer(lang, result.disclaimer)
+    if result.notice is not None:
+        context["notice"] = i18n.disclaimer(lang, result.notice)
     return context, 200

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from imagesearch.legal.policy import UNCOVERED_MESSAGE
+from imagesearch.legal.policy import UNCOVERED_MESSAGE, UNCOVERED_NOTICE
 from imagesearch.legal.rules import DISCLAIMERS
 
 LANGUAGES = ("en", "ru")
@@ -119,11 +119,21 @@ UNCOVERED_MESSAGES = {
 }
 
 
+#: The uncovered-language notice (imagesearch.legal.policy.UNCOVERED_NOTICE) in the page's languages.
+UNCOVERED_NOTICES = {
+    "ru": ("Запросы на этом языке проверяются на соответствие местным законам лишь приблизительно "
+           "(проверяемые языки: русский, английский, украинский, белорусский, казахский, немецкий, французский, испанский, "
+           "итальянский, португальский, польский, турецкий)"),
+}
+
+
 def disclaimer(lang: str, shown: str) -> str:
-    """The disclaimer or the uncovered-language message in ``lang``; any other text of a policy
-    is shown as it is."""
+    """The disclaimer, the uncovered-language message or its notice in ``lang``; any other text of
+    a policy is shown as it is."""
     if shown == DISCLAIMERS[DEFAULT_LANGUAGE]:
         return DISCLAIMERS[lang]
     if shown == UNCOVERED_MESSAGE:
         return UNCOVERED_MESSAGES.get(lang, shown)
+    if shown == UNCOVERED_NOTICE:
+        return UNCOVERED_NOTICES.get(lang, shown)
     return shown
