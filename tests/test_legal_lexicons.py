@@ -78,6 +78,44 @@ def test_disguise_readings_add_no_false_alarm(text: str) -> None:
     assert not RULE.check(text).blocked, (text, RULE.check(text))
 
 
+# ------------------------------------------------------------------------------ recall mechanisms (dev2)
+@pytest.mark.parametrize("text", [
+    # German decompounding: a child word as the modifier before a head naming the person or a
+    # picture of them; a grade's pupil as the head
+    "Kinderdarstellerin am Filmset", "Neugeborenenshooting mit Körbchen", "Mädchenchor in der Kirche",
+    "Babyfoto von 1985", "Zweitklässlerin mit Ranzen", "Viertklässlern beim Sportfest",
+    "Enkelin (4) bei Opa", "Foto von mir mit 6 an der Ostsee", "ich am ersten Schultag",
+    # Turkish: a diminutive with a possessive, an ordinal grade with a case suffix
+    "bebişim uyuyor", "birinci sınıfa başlayan öğrenci", "üçüncü sınıftaki öğrenciler",
+    # Polish diminutives from simplemma's forms of the listed lemmas
+    "moja córcia na karuzeli", "tata karmi dzidziusia",
+    # Ukrainian words the Russian dictionary reads as the same lemma; a past age
+    "хлопчики граються у хованки", "я в дитинстві з бабусею",
+    # Belarusian: a grade's pupil compound, a past age
+    "пяцікласнік на перапынку", "я ў дзяцінстве, 1994 год",
+    # English phrases of several words
+    "middle schoolers at the science fair", "when she was little", "grandkid (4) at the farm", "pre-k class",
+])
+def test_compounds_suffixes_diminutives_and_phrases_are_read(text: str) -> None:
+    assert RULE.check(text).blocked, text
+
+
+@pytest.mark.parametrize("text", [
+    # German compounds whose head is a thing, a place or an adult serving children (decided in de.yaml)
+    "Kinderarzt Praxisschild", "Kinderwagen im Flur", "Kinderschokolade Packung", "Kinderbuchautorin signiert",
+    "Babyparty Deko", "Babybauch Shooting", "Zwölftklässler beim Abiball", "Zehntklässlerin (16) im Praktikum",
+    "Tisch mit 6 Stühlen", "Junggesellinnenabschied, Mädels mit Schärpen",
+    # Turkish: 16-19 are adults; "birinci sınıf" uninflected is "first-class"; dolls, animals, a district
+    "on altı yaşındaki genç ilk işinde", "on yedi yaşındaki genç", "birinci sınıf kalite hizmet",
+    "porselen bebek koleksiyonu", "hayvanat bahçesindeki bebek penguenler", "Bebek sahilinde kahvaltı",
+    "askerdeki oğluyla konuşan anne", "3 yaşındaki safkan at yarışta",
+    # the Russian dictionary still reads a Russian word as itself ("сине-жёлтый", not the Ukrainian "син")
+    "сине-жёлтый флаг", "дзесяцікласнік на алімпіядзе",
+])
+def test_the_new_readings_keep_their_traps(text: str) -> None:
+    assert not RULE.check(text).blocked, (text, RULE.check(text))
+
+
 # ------------------------------------------------------------------------------ #32
 SEPARATORS = ([chr(c) for c in range(0x20)] + [chr(c) for c in range(0x7f, 0xa0)]
               + [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) in ("Cf", "Zs")]
@@ -179,9 +217,9 @@ def test_the_forms_file_holds_what_the_libraries_give() -> None:
 
 # figures measured on the held-out rows (docs/legal.md, "Other languages"); a change that lowers
 # one fails here
-EVAL_FLOORS = {"de": (0.89, 0.96), "fr": (0.98, 0.93), "es": (0.98, 0.93), "it": (0.96, 0.96), "pt": (0.98, 0.93),
-               "pl": (0.94, 0.94), "tr": (0.92, 0.92), "uk": (0.94, 0.98), "be": (0.94, 0.91), "kk": (0.96, 0.94),
-               "ru": (0.98, 0.94), "ru-latn": (1.0, 0.94), "en-disguised": (0.90, 0.92)}
+EVAL_FLOORS = {"de": (0.90, 0.98), "fr": (0.98, 0.93), "es": (0.98, 0.93), "it": (0.96, 0.96), "pt": (0.98, 0.93),
+               "pl": (0.94, 0.94), "tr": (0.92, 0.94), "uk": (0.96, 0.98), "be": (0.96, 0.91), "kk": (0.96, 0.94),
+               "ru": (0.98, 0.94), "ru-latn": (1.0, 0.94), "en-disguised": (0.94, 0.92)}
 
 
 def test_held_out_figures_hold() -> None:

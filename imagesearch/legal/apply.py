@@ -114,6 +114,7 @@ def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.D
         "term_list_by_language": scores_by_language(rule.check),
         "language_sets": scores_by_set(policy.check_text, "eval"),
         "language_sets_dev": scores_by_set(policy.check_text, "dev"),
+        "language_sets_dev2": scores_by_set(policy.check_text, "dev2"),
         "uncovered_language": {
             "policy": params.uncovered_language,
             "dataset_texts_uncovered": int(sum(uncovered(t) is not None

@@ -114,6 +114,10 @@ class Lexicon:
     not_forms: frozenset[str] = frozenset()   # words that look like a term's form and are not ("балама")
     context_vetoes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # lemma -> word starts
     fires_only: frozenset[str] | None = None  # en, ru: the reviewed rule fires on the terms; here only these
+    # a child word as the modifier of a compound whose head names the person or a picture of them
+    # ("Kinderdarstellerin", "Neugeborenenshooting"); "Kinderarzt", "Kinderwagen" end in another head
+    modifiers: tuple[str, ...] = ()
+    modifier_heads: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ words
     def exact_lemma(self, word: str) -> str | None:  # the term a word is written as a form of
@@ -134,6 +138,9 @@ class Lexicon:
         for head in self.heads if FUZZY.get() else ():  # a compound is no disguised word
             if word.endswith(head) and len(word) - len(head) >= 3 and word not in self.head_exceptions:
                 return self.terms.get(head, head)
+        for modifier in self.modifiers if FUZZY.get() else ():
+            if word.startswith(modifier) and word[len(modifier):] in self.modifier_heads:
+                return self.terms.get(modifier, modifier)
         return None
 
     def misspelt(self, word: str) -> str | None:
@@ -316,20 +323,25 @@ def load_lexicon(lang: str) -> Lexicon:
             terms.setdefault(folded, folded)
     numbers = {fold_word(str(k), lang): float(v) for k, v in (config.get("numbers") or {}).items()}
     prefixes = {fold_word(str(k), lang): float(v) for k, v in (config.get("prefixes") or {}).items()}
+    ordinals = {fold_word(str(k), lang): float(v) for k, v in (config.get("ordinals") or {}).items()}
     age = config.get("age") or {}
     patterns = []
     for pattern, unit in age.get("patterns") or []:
-        body = pattern.replace("{n}", _compile_numbers(numbers, lang)).replace("{p}", _compile_numbers(prefixes, lang, False))
+        body = (pattern.replace("{n}", _compile_numbers(numbers, lang))
+                .replace("{p}", _compile_numbers(prefixes, lang, False))
+                .replace("{o}", _compile_numbers(ordinals, lang, False)))
         patterns.append((re.compile(r"(?<![^\W_])" + body), unit))
     lexicon = Lexicon(
         lang=lang, script=config["script"], terms=terms, stems=_stems(config, lang),
         heads=tuple(fold_word(h, lang) for h in config.get("heads") or []),
         head_exceptions=frozenset(fold_word(h, lang) for h in config.get("head_exceptions") or []),
+        modifiers=tuple(fold_word(m, lang) for m in config.get("modifiers") or []),
+        modifier_heads=frozenset(fold_word(h, lang) for h in config.get("modifier_heads") or []),
         phrases=tuple(_phrase(p, lang, bool(config.get("kazakh_fold"))) for p in phrases),
         exceptions=tuple(_phrase(str(p), lang, bool(config.get("kazakh_fold"))) for p in _exceptions(config)),
         collisions={fold_word(k, lang): tuple(v or ()) for k, v in (config.get("collisions") or {}).items()},
         markers=frozenset(fold_word(str(m), lang) for m in config.get("markers") or []),
-        age_patterns=tuple(patterns), numbers={**prefixes, **numbers}, max_grade=int(age.get("max_grade", 9)),
+        age_patterns=tuple(patterns), numbers={**prefixes, **ordinals, **numbers}, max_grade=int(age.get("max_grade", 9)),
         non_persons=frozenset(fold_word(str(w), lang) for w in age.get("non_persons") or []),
         proper_noun_apostrophe=config.get("apostrophe") == "proper_noun",
         kazakh_fold=bool(config.get("kazakh_fold")), plural_match=bool(config.get("plural_match")))

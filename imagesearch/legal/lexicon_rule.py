@@ -54,7 +54,7 @@ def judge(reading: str, script: str, fuzzy: bool = True, ages: bool = True) -> d
                  if not analysis.vetoed & set(range(a, b))]
         for i, word in enumerate(analysis.words):
             if i in analysis.lemmas:
-                if (all(i not in other.vetoed for other in known[i]) and word not in lexicon.silent
+                if (not any(_vetoes(other, i, analysis.lemmas[i]) for other in known[i]) and word not in lexicon.silent
                         and (lexicon.fires_only is None or word in lexicon.fires_only)):
                     found.append(word)
             elif (fuzzy and i not in known and all(i not in other.vetoed for other in analyses)
@@ -70,6 +70,19 @@ def judge(reading: str, script: str, fuzzy: bool = True, ages: bool = True) -> d
         if found:
             out[lexicon.lang] = tuple(dict.fromkeys(found))
     return out
+
+
+def _vetoes(other: Analysis, i: int, lemma: str) -> bool:
+    """Whether ``other`` vetoes word ``i`` that a list reads as ``lemma``. The Russian dictionary's
+    veto ("a word Russian knows is that word": "сине" is "синий", not the Ukrainian "син") does not
+    hold where Russian reads the same lemma ("хлопчики": "хлопчик" in both)."""
+    if i not in other.vetoed:
+        return False
+    if other.lexicon.lang == "ru" and other.lemmas.get(i, "").startswith("~"):
+        from imagesearch.legal.russian import lemmas
+
+        return lemma not in lemmas(other.words[i])
+    return True
 
 
 _LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]")
