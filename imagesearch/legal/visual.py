@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from imagesearch.legal.rules import ALLOWED, Verdict
 
@@ -89,6 +90,8 @@ def threshold_for_recall(
     return threshold, recall, precision
 
 
+# One thread (BLAS and OpenMP): the fit, and so the threshold, moves in the last bits with the count.
+@threadpool_limits.wrap(limits=1)
 def fit_visual_classifier(
     vectors: np.ndarray,
     labels: np.ndarray,
