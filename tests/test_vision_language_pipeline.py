@@ -1,8 +1,9 @@
 """The whole pipeline with a vision–language model on both sides, through `dvc exp run -S`.
 
 A tiny random-weight CLIP (tests/encoder_fixtures.py builds it) embeds the tiny dataset's
-photos and texts; the experiment runs every stage after validate, the index carries the ONNX copy
-of CLIP's text tower, and search answers through it (no torch), the legal rule in front.
+photos and texts; the experiment runs every stage after validate, the model has CLIP's own cosine
+as a feature (``vl_cosine``, also an ablation variant), the index carries the ONNX copy of CLIP's
+text tower, and search answers through it (no torch), the legal rule in front.
 """
 from __future__ import annotations
 
@@ -30,10 +31,14 @@ def test_dvc_exp_run_with_clip_on_both_sides_then_search(tmp_path: Path, pipelin
     assert (repo / "data/index/text_encoder/onnx").is_dir()
     test = json.loads((repo / "metrics/detail/test.json").read_text())
     assert test["n_queries"] > 0 and 0 < test["mrr"] <= 1
+    # CLIP's own image-text cosine: a feature of the model, and an ablation variant of its own
+    ablation = json.loads((repo / "metrics/ablation.json").read_text())["variants"]
+    assert 0 < ablation["vl_cosine"]["mrr"] <= 1 and ablation["full"]["mrr"] == test["mrr"]
 
     from imagesearch.serving.searcher import Searcher
 
     searcher = Searcher.load(repo / "data/index")
+    assert searcher.model.feature_names[-1] == "vl_cosine" and "vl" in searcher.image_side.__dataclass_fields__
     assert type(searcher.text_encoder.english).__name__ == "OnnxTextEncoder"
     assert len(searcher.search("A red circle on a plain background .", k=3).hits) == 3
     assert searcher.search("A little boy holds a red circle .", k=3).disclaimer is not None
