@@ -32,7 +32,7 @@ def test_dvc_exp_run_with_clip_on_both_sides_then_search(tmp_path: Path, pipelin
     test = json.loads((repo / "metrics/detail/test.json").read_text())
     assert test["n_queries"] > 0 and 0 < test["mrr"] <= 1
     # CLIP's own image-text cosine: a feature of the model, and an ablation variant of its own
-    ablation = json.loads((repo / "metrics/ablation.json").read_text())["variants"]
+    ablation = json.loads((repo / "metrics/detail/ablation.json").read_text())["variants"]
     assert 0 < ablation["vl_cosine"]["mrr"] <= 1 and ablation["full"]["mrr"] == test["mrr"]
 
     from imagesearch.serving.searcher import Searcher
