@@ -61,8 +61,8 @@ def test_out_of_fold_features_never_come_from_a_space_that_saw_the_pair(monkeypa
     seen: list[tuple[set, set]] = []
     real_make_space = ModelConfig.make_space
 
-    def spying_make_space(config):
-        space = real_make_space(config)
+    def spying_make_space(config, *args):
+        space = real_make_space(config, *args)
         fit, pair_features = space.fit, space.pair_features
         record = {}
 

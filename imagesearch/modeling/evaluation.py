@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from imagesearch.cluster import IN_PROCESS, Tasks, chunk_slices, cluster_client, map_in_order
+from imagesearch.embedding.encoders.vl_common import zero_shot_cosine
 from imagesearch.embedding.vectors import VectorSet
 from imagesearch.modeling.distributed_fit import DistributedFit
 from imagesearch.modeling.metrics import (curve_points, kendall_tau, ranking_report, ranks_of_gold,
@@ -200,14 +201,17 @@ def ablation_scores(model: RelevanceModel, raw_model: RelevanceModel, queries: p
 
     ``random``: chance; ``joint_cosine``: the image→text ridge cosine alone; ``caption_knn``: the
     caption-neighbour route alone; ``xgboost_raw``: XGBoost on reduced raw vectors, no joint space;
-    ``full``: the model.
+    ``vl_cosine`` (with a vision–language model on both sides only): that model's own cosine
+    alone; ``full``: the model.
     """
     image_side = model.image_side(image_set.take(catalog))
     text_side = model.space.text_side(text_set.take(list(queries["query_id"])))
+    own_cosine = {"vl_cosine": zero_shot_cosine(image_side.vl, text_side.text).T} if hasattr(image_side, "vl") else {}
     return {
         "random": np.random.default_rng(seed).random((len(queries), len(catalog))),
         "joint_cosine": text_side.text @ image_side.mapped.T,
         "caption_knn": text_side.knn @ image_side.standard.T,
+        **own_cosine,
         "xgboost_raw": test_scores(raw_model, queries, catalog, image_set, text_set, runner),
         "full": test_scores(model, queries, catalog, image_set, text_set, runner, image_side),
     }

@@ -14,7 +14,9 @@ similarities computed in spaces where images and texts are comparable:
 - ``t2i``: a ridge map from text into image space, cosine with the image (also z-scored per text);
 - ``knn``: the query's nearest reference captions vote for their own images (a kernel regression
   from text to image space), cosine with the image (also z-scored per text);
-- ``prod_*``: element-wise products of both sides in a small PCA basis of the text space.
+- ``prod_*``: element-wise products of both sides in a small PCA basis of the text space;
+- ``vl_cosine`` (:class:`VisionLanguageSpace` only, when both vector files come from one CLIP/SigLIP
+  model): the model's own image–text cosine (``vl_common.zero_shot_cosine``), the last column.
 
 Everything here is fitted only on the rows given to :meth:`JointSpace.fit`, so callers control
 leakage by what they pass in. Every feature except ``prod_*`` is a similarity: higher means a
@@ -28,6 +30,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.linear_model import Ridge
 
+from imagesearch.embedding.encoders.vl_common import zero_shot_cosine
 from imagesearch.embedding.vectors import l2_normalise
 
 SIMILARITIES = ["i2t", "i2t_z_image", "i2t_z_text", "csls", "i2t_softmax", "t2i", "t2i_z_text",
@@ -70,10 +73,17 @@ class ImageSide:
     basis: np.ndarray       # (n, k) mapped image in the PCA basis
 
     def take(self, rows: np.ndarray) -> "ImageSide":
-        return ImageSide(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
+        return type(self)(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
 
     def __len__(self) -> int:
         return len(self.mapped)
+
+
+@dataclass
+class VisionLanguageImageSide(ImageSide):
+    """An ImageSide plus the image vectors themselves, in the CLIP/SigLIP model's shared space."""
+
+    vl: np.ndarray          # (n, d) unit rows: the text side's ``text`` meets them in ``vl_cosine``
 
 
 @dataclass
@@ -156,7 +166,8 @@ class JointSpace:
     def image_side(self, images: np.ndarray, chunk: int = 65_536) -> ImageSide:
         if len(images) > chunk:
             parts = [self.image_side(images[start:start + chunk], chunk) for start in range(0, len(images), chunk)]
-            return ImageSide(*(np.concatenate([getattr(p, f) for p in parts]) for f in ImageSide.__dataclass_fields__))
+            return type(parts[0])(*(np.concatenate([getattr(p, f) for p in parts])
+                                    for f in parts[0].__dataclass_fields__))
         standard = self._standardise(images)
         mapped = l2_normalise(self.i2t_.predict(standard), np.float64)
         hubs = mapped @ self.ref_texts_.T
@@ -182,6 +193,9 @@ class JointSpace:
     def monotone(self) -> list[int]:
         """+1 for similarities (never lower the score as they grow), 0 for the products."""
         return [1] * len(SIMILARITIES) + [0] * self.n_products
+
+    #: the ImageSide field the two-stage search's candidate index holds (it meets the query's text vector)
+    candidate_field = "mapped"
 
     def _basis(self, vectors: np.ndarray) -> np.ndarray:
         """Coordinates in the PCA basis, zero-padded to ``n_products`` columns so that spaces
@@ -237,6 +251,46 @@ def grid_features(images: ImageSide, texts: TextSide) -> np.ndarray:
     products = texts.basis[:, None, :] * images.basis[None, :, :]
     stacked = np.concatenate([np.stack(columns, axis=-1), products], axis=-1)
     return stacked.reshape(n_texts * n_images, -1).astype(np.float32)
+
+
+VL_COSINE = "vl_cosine"
+
+
+@dataclass
+class VisionLanguageSpace(JointSpace):
+    """A JointSpace for image and text vectors of one CLIP/SigLIP model: the model's own cosine
+    is one more similarity feature (the last column, monotone increasing), and the two-stage
+    search's candidates are the images nearest the query in that shared space (``vl``).
+
+    It holds no state beyond a JointSpace's: the cosine is computed from the vectors themselves.
+    """
+
+    candidate_field = "vl"
+
+    def image_side(self, images: np.ndarray, chunk: int = 65_536) -> VisionLanguageImageSide:
+        side = super().image_side(images, chunk)
+        if isinstance(side, VisionLanguageImageSide):  # chunks of a large catalog, already joined
+            return side
+        return VisionLanguageImageSide(*(getattr(side, f) for f in ImageSide.__dataclass_fields__),
+                                       vl=l2_normalise(np.asarray(images, np.float64)))
+
+    @property
+    def feature_names(self) -> list[str]:
+        return super().feature_names + [VL_COSINE]
+
+    @property
+    def monotone(self) -> list[int]:
+        return super().monotone + [1]
+
+    @staticmethod
+    def pair_features(images: VisionLanguageImageSide, texts: TextSide) -> np.ndarray:
+        cosine = zero_shot_cosine(images.vl, texts.text, pairs=True)
+        return np.column_stack([pair_features(images, texts), cosine])
+
+    @staticmethod
+    def grid_features(images: VisionLanguageImageSide, texts: TextSide) -> np.ndarray:
+        cosine = zero_shot_cosine(images.vl, texts.text).T.reshape(-1, 1)  # text-major, like the grid
+        return np.hstack([grid_features(images, texts), cosine])
 
 
 @dataclass

@@ -26,7 +26,8 @@ import xgboost as xgb
 from imagesearch.atomic import atomic_path
 from imagesearch.embedding.vectors import VectorSet
 from imagesearch.modeling.distributed_fit import DistributedFit, bin_globally, fit_regressor
-from imagesearch.modeling.joint_space import SPACES
+from imagesearch.embedding.encoders.vl_common import shares_vision_language_model
+from imagesearch.modeling.joint_space import SPACES, VisionLanguageSpace
 from imagesearch.params import TrainParams
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,12 @@ class ModelConfig:
             raise TypeError(f"not runtime fields of ModelConfig: {sorted(unknown)}")
         return cls(**train.model_dump(include=set(param_fields())), **runtime)
 
-    def make_space(self) -> Any:
+    def make_space(self, vision_language: bool = False) -> Any:
+        """The space to fit; ``vision_language`` (both vector files from one CLIP/SigLIP model)
+        makes a joint space the :class:`VisionLanguageSpace`, with the model's own cosine."""
         if self.space == "joint":
-            return SPACES["joint"](alpha=self.ridge_alpha, n_products=self.n_products,
+            space_type = VisionLanguageSpace if vision_language else SPACES["joint"]
+            return space_type(alpha=self.ridge_alpha, n_products=self.n_products,
                                    knn_temperature=self.knn_temperature, csls_k=self.csls_k,
                                    softmax_temperature=self.softmax_temperature)
         return SPACES[self.space]()
@@ -137,23 +141,35 @@ class RelevanceModel:
         self.config = config
         self.space: Any = None
         self.booster: xgb.XGBRegressor | None = None
+        self.vision_language = False  # while fitting: spaces with the VL cosine (kept by the space)
 
     # ---- training -------------------------------------------------------------------------
     def fit(self, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
             callbacks: Sequence[xgb.callback.TrainingCallback] = (),
-            distributed: DistributedFit | None = None) -> "RelevanceModel":
+            distributed: DistributedFit | None = None,
+            vision_language: bool | None = None) -> "RelevanceModel":
         """Fit on pairs (image, query_id, query_image, source, target) and their vectors.
 
         ``callbacks`` ride on the early-stopping fit, which evaluates the training part and the
         held-out images each iteration (the training curve of :mod:`.curves`); ``distributed``
         says from how many pair rows the booster is fitted on globally binned features, and on
-        which cluster (:mod:`.distributed_fit`)."""
+        which cluster (:mod:`.distributed_fit`). ``vision_language``: whether the model's own
+        image–text cosine is a feature; None (the pipeline): where both vector files' encoder
+        records name one CLIP/SigLIP model (False: the ablation of that feature)."""
+        if vision_language is None:
+            vision_language = shares_vision_language_model(image_set.encoder or {}, text_set.encoder or {})
+        self.vision_language = vision_language and self.config.space == "joint"
+        if self.vision_language:
+            log.info("image and text vectors of one vision-language model: its cosine is a feature")
         data = TrainingSet.build(pairs, image_set, text_set, self.config.weights,
                                  self.config.negatives_per_caption, self.config.seed + 2)
         features = self._out_of_fold_features(data)
         self.booster = self._fit_booster(features, data, callbacks, distributed)
-        self.space = self.config.make_space().fit(data.images, data.texts, data.own_image)
+        self.space = self._make_space().fit(data.images, data.texts, data.own_image)
         return self
+
+    def _make_space(self) -> Any:
+        return self.config.make_space(self.vision_language)
 
     def _out_of_fold_features(self, data: TrainingSet) -> np.ndarray:
         k = self.config.feature_folds
@@ -170,7 +186,7 @@ class RelevanceModel:
                 keep_texts = np.flatnonzero(np.isin(data.own_image, keep_images))
                 remap = np.full(len(data.images), -1)
                 remap[keep_images] = np.arange(len(keep_images))
-                space = self.config.make_space().fit(
+                space = self._make_space().fit(
                     data.images[keep_images], data.texts[keep_texts], remap[data.own_image[keep_texts]])
                 # sides of each distinct image and caption once, then one row per pair
                 image_rows, image_index = np.unique(data.pair_image[rows], return_inverse=True)
@@ -195,7 +211,7 @@ class RelevanceModel:
                       random_state=self.config.seed, **params)
         if self.config.monotone and self.config.space == "joint":
             common["monotone_constraints"] = "(" + ",".join(
-                str(m) for m in self.config.make_space().monotone) + ")"
+                str(m) for m in self._make_space().monotone) + ")"
         client = None
         if distributed is not None and distributed.applies(len(features)):
             distributed.check(params)
@@ -254,6 +270,7 @@ class RelevanceModel:
                              "params: re-run `dvc repro train`")
         model = cls(ModelConfig(**saved))
         model.space = joblib.load(folder / "space.joblib")
+        model.vision_language = isinstance(model.space, VisionLanguageSpace)
         model.booster = xgb.XGBRegressor()
         model.booster.load_model(folder / "booster.json")
         return model

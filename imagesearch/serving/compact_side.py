@@ -18,13 +18,19 @@ from typing import Any
 import numpy as np
 
 
+#: Per wide ``ImageSide`` field that may be projected, the ``TextSide`` fields it meets in a
+#: feature: ``standard`` meets the text's t2i map and its kNN image vector (and nothing else does,
+#: so projecting those text fields changes no other feature).
+MEETS = {"standard": ("mapped", "knn")}
+
+
 def query_directions(space: Any) -> dict[str, np.ndarray]:
     """Per wide ``ImageSide`` field, text-side vectors it is multiplied with (a JointSpace's
     reference captions): ``standard`` meets the captions' t2i map and their kNN image vectors."""
     if not hasattr(space, "ref_texts_"):
         return {}
     side = space.text_side(space.ref_texts_)
-    return {"standard": np.vstack([side.mapped, side.knn])}
+    return {name: np.vstack([getattr(side, field) for field in fields]) for name, fields in MEETS.items()}
 
 
 @dataclasses.dataclass
@@ -49,14 +55,16 @@ class CompactImageSide:
     def fit(cls, sample_side: Any, directions: dict[str, np.ndarray] | None = None,
             max_width: int = 608, external: tuple[str, ...] = ("mapped",),
             dtype: Any = np.float16) -> "CompactImageSide":
-        """Bases for fields wider than ``max_width``: the top right singular vectors of the
-        field's query ``directions`` if given, else of the sample's values (uncentred)."""
+        """Bases for the fields of :data:`MEETS` wider than ``max_width``: the top right
+        singular vectors of the field's query ``directions`` if given, else of the sample's
+        values (uncentred). Other fields are kept whole: a text vector that meets two image
+        fields (a CLIP query meets ``mapped`` and ``vl``) cannot be projected for one of them."""
         directions = directions or {}
         names = [f.name for f in dataclasses.fields(sample_side)]
         bases = {}
         for name in names:
             values = getattr(sample_side, name)
-            if name in external or values.ndim != 2 or values.shape[1] <= max_width:
+            if name in external or name not in MEETS or values.ndim != 2 or values.shape[1] <= max_width:
                 continue
             source = directions.get(name, values)
             _, _, vt = np.linalg.svd(np.asarray(source, dtype=np.float64), full_matrices=False)
@@ -135,24 +143,20 @@ class CompactImageSide:
 class ProjectedSpace:
     """A model's space whose text sides are projected onto a :class:`CompactImageSide`'s bases.
 
-    A projected image field meets text-side vectors of its width (for a JointSpace: ``standard``,
-    1280-d, meets the text's ``mapped`` and ``knn``); ``<t @ B, x @ B>`` equals
+    A projected image field meets the text-side vectors :data:`MEETS` names (for a JointSpace:
+    ``standard``, 1280-d, meets the text's ``mapped`` and ``knn``); ``<t @ B, x @ B>`` equals
     ``<t, x @ B @ B.T>``, so scores equal those of the mapped-back side, without mapping back.
     Everything else is the wrapped space's.
     """
 
     def __init__(self, space: Any, bases: dict[str, np.ndarray]) -> None:
         self._space = space
-        self._by_width = {basis.shape[0]: basis for basis in bases.values()}
+        self._text_bases = {text_field: basis for name, basis in bases.items() for text_field in MEETS[name]}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._space, name)
 
     def text_side(self, texts: np.ndarray) -> Any:
         side = self._space.text_side(texts)
-        changes = {}
-        for f in dataclasses.fields(side):
-            value = getattr(side, f.name)
-            if value.ndim == 2 and value.shape[1] in self._by_width:
-                changes[f.name] = value @ self._by_width[value.shape[1]]
+        changes = {name: getattr(side, name) @ basis for name, basis in self._text_bases.items()}
         return dataclasses.replace(side, **changes)

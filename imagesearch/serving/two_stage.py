@@ -1,9 +1,12 @@
 """Search over a large catalog: a fast vector search for candidates, then the model re-ranks them.
 
 Stage 1 (:class:`CandidateIndex`): FAISS inner product between the query text vector and the
-images' ``mapped`` vectors (images mapped into the text space, unit rows), i.e. the ``i2t``
-cosine, the model's base similarity. Measured on the real data (``benchmarks/bench_million.py``),
-the model's top-10 sits high in that order, so the top ``K`` by cosine holds it.
+image side's ``candidate_field`` (the space says which): for a JointSpace the images' ``mapped``
+vectors (images mapped into the text space, unit rows), i.e. the ``i2t`` cosine, the model's base
+similarity; for a :class:`~imagesearch.modeling.joint_space.VisionLanguageSpace` the image vectors
+themselves (``vl``), i.e. the CLIP/SigLIP model's own cosine, learned on far more pairs than our
+ridge map. Measured on the real data (``benchmarks/bench_million.py``), the model's top-10 sits
+high in the ``i2t`` order, so the top ``K`` by cosine holds it.
 
 Stage 2 (:class:`TwoStageSearch`): ``model.score_grid`` on the candidates only (with the
 text side projected like the stored image side, :class:`ProjectedSpace`).
@@ -11,8 +14,8 @@ text side projected like the stored image side, :class:`ProjectedSpace`).
 Memory: the model's per-image precomputation (``ImageSide``) is ~1,700 float32 per image
 (6.7 GB for a million images). :class:`CompactImageSide` (``compact_side.py``) keeps what the re-ranker needs in float16,
 projects the wide image-space field (``standard``, 1280-d) onto the few hundred directions that
-the text side can reach, and gets ``mapped`` back from the candidate index (stored there once,
-float16) instead of a second copy. ``take(rows)`` rebuilds a regular ``ImageSide`` for the
+the text side can reach, and gets the candidate field back from the candidate index (stored
+there once, float16) instead of a second copy. ``take(rows)`` rebuilds a regular ``ImageSide`` for the
 candidates, so the re-ranker is the model's own ``score_grid``, unchanged.
 """
 from __future__ import annotations
@@ -127,7 +130,8 @@ def _check_matrix(matrix: np.ndarray, name: str) -> np.ndarray:
 
 
 class TwoStageSearch:
-    """Top-k images for text vectors: candidates by ``i2t`` cosine, re-ranked by the model.
+    """Top-k images for text vectors: candidates by cosine (``i2t``, or a VL model's own),
+    re-ranked by the model.
 
     Build with :meth:`build` from raw image vectors (an array, or chunks so that the full
     float32 ``ImageSide`` of a million images never exists at once).
@@ -138,6 +142,7 @@ class TwoStageSearch:
         self.model = model
         self.candidates = candidates
         self.store = store
+        self.candidate_field = store.external[0]  # the ImageSide field the FAISS index holds
         self.n_candidates = n_candidates
         # A query is small matrix products: BLAS/OpenMP threads only add spin-waits (measured on a
         # shared 2-core machine: score_grid of 1 query x 1,000 images 90 ms with 2 threads, 5 ms with 1).
@@ -157,14 +162,16 @@ class TwoStageSearch:
         IVF2048 float16 codes, 256 lists probed, 5,000 candidates re-ranked, p95 44.6 ms."""
         if isinstance(image_chunks, np.ndarray):
             image_chunks = [image_chunks]
+        field = model.space.candidate_field
         sample_side = model.image_side(np.asarray(sample, dtype=np.float32))
-        store = CompactImageSide.fit(sample_side, query_directions(model.space), max_width, dtype=dtype)
-        candidates = CandidateIndex.create(sample_side.mapped.shape[1], spec, sample_side.mapped, nprobe)
+        store = CompactImageSide.fit(sample_side, query_directions(model.space), max_width, (field,), dtype)
+        train = getattr(sample_side, field)
+        candidates = CandidateIndex.create(train.shape[1], spec, train, nprobe)
         for chunk in image_chunks:
             side = model.image_side(np.asarray(chunk, dtype=np.float32))
             if on_chunk is not None:
                 on_chunk(side)
-            candidates.add(side.mapped)
+            candidates.add(getattr(side, field))
             store.add(side)
         return cls(model, candidates, store, n_candidates)
 
@@ -212,10 +219,14 @@ class TwoStageSearch:
         scores = np.zeros((len(text_vectors), 0), dtype=np.float32)
         for start in range(0, len(self), chunk):
             block = np.arange(start, min(start + chunk, len(self)))
-            side = self.store.take(block, projected=True, mapped=self.candidates.reconstruct(block))
+            side = self._take(block)
             found_rows, found_scores = exhaustive_top_k(self.ranker, side, text_vectors, k, start)
             rows, scores = merge_top_k(rows, scores, found_rows, found_scores, k)
         return rows, scores
+
+    def _take(self, rows: np.ndarray) -> Any:
+        """The projected image side of catalog ``rows``, the candidate field from the FAISS index."""
+        return self.store.take(rows, projected=True, **{self.candidate_field: self.candidates.reconstruct(rows)})
 
     def _search(self, text_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         text_vectors = _check_matrix(text_vectors, "text_vectors")
@@ -229,7 +240,7 @@ class TwoStageSearch:
             rows = np.sort(rows[rows >= 0])
             if len(rows) == 0:
                 continue
-            side = self.store.take(rows, projected=True, mapped=self.candidates.reconstruct(rows))
+            side = self._take(rows)
             scores = self.ranker.score_grid(side, text_vectors[i:i + 1])[0]
             order = np.argsort(-scores, kind="stable")[:k]
             out_rows[i, :len(order)] = rows[order]

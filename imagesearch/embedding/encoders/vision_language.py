@@ -19,8 +19,8 @@ only: ``precision`` — ``float64`` (default: the same bytes on every CPU, see
 Zero-shot similarity (``vl_common.py``): when both embed stages use the same vision–language
 model (``shares_vision_language_model`` on the two vector files' ``encoder`` records),
 ``zero_shot_cosine`` of an image's and a text's vectors is the model's own image–text score, with
-no fitting at all; the pipeline's joint space can then add it as one more pair feature next to
-the ridge-mapped ``i2t`` cosine (the relevance model is not wired to it here).
+no fitting at all; the relevance model then has it as one more pair feature next to the
+ridge-mapped ``i2t`` cosine (``joint_space.VisionLanguageSpace``, feature ``vl_cosine``).
 """
 from __future__ import annotations
 
