@@ -2,6 +2,10 @@
 
 The same object serves training, evaluation and search: ``fit`` on labelled pairs, ``score`` for
 aligned pairs, ``score_grid`` for every (query, catalog image), ``save``/``load`` to a folder.
+Fitting uses scikit-learn and XGBoost; a fitted or loaded model scores with numpy alone (the
+space's learned arrays, the trees through :mod:`.trees`, the same bits as XGBoost's), so a query
+imports neither. The folder holds ``config.json``, ``space.npz`` (plain arrays) and ``booster.json``
+(XGBoost's JSON model).
 
 Leakage control: XGBoost's training rows get their features from joint spaces that never saw
 either image of the row (the paired image and the caption's own image): images are split into
@@ -16,18 +20,21 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
-import pandas as pd
-import xgboost as xgb
 
 from imagesearch.atomic import atomic_path
-from imagesearch.embedding.vectors import VectorSet
-from imagesearch.modeling.distributed_fit import DistributedFit, bin_globally, fit_regressor
-from imagesearch.modeling.joint_space import SPACES
-from imagesearch.params import TrainParams
+from imagesearch.embedding.vectors import VectorSet, write_npz
+from imagesearch.modeling.joint_space import SPACES, fitted_arrays, restore_arrays
+from imagesearch.modeling.trees import TreeEnsemble
+
+if TYPE_CHECKING:  # fitting needs them; scoring a saved model imports none of them
+    import pandas as pd
+    import xgboost as xgb
+
+    from imagesearch.modeling.distributed_fit import DistributedFit
+    from imagesearch.params import TrainParams
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +143,8 @@ class RelevanceModel:
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
         self.space: Any = None
-        self.booster: xgb.XGBRegressor | None = None
+        self.booster: xgb.XGBRegressor | None = None  # set by fit; a loaded model has only trees
+        self.trees: TreeEnsemble | None = None
 
     # ---- training -------------------------------------------------------------------------
     def fit(self, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
@@ -152,6 +160,7 @@ class RelevanceModel:
                                  self.config.negatives_per_caption, self.config.seed + 2)
         features = self._out_of_fold_features(data)
         self.booster = self._fit_booster(features, data, callbacks, distributed)
+        self.trees = TreeEnsemble.from_json(self.booster.get_booster().save_raw("json"))
         self.space = self.config.make_space().fit(data.images, data.texts, data.own_image)
         return self
 
@@ -186,6 +195,8 @@ class RelevanceModel:
     def _fit_booster(self, features: np.ndarray, data: TrainingSet,
                      callbacks: Sequence[xgb.callback.TrainingCallback] = (),
                      distributed: DistributedFit | None = None) -> xgb.XGBRegressor:
+        from imagesearch.modeling.distributed_fit import bin_globally, fit_regressor
+
         params = dict(self.config.xgb)
         stopping = params.pop("early_stopping_rounds")
         rng = np.random.default_rng(self.config.seed + 1)
@@ -230,7 +241,7 @@ class RelevanceModel:
         return self._predict(features).reshape(len(text_vectors), -1)
 
     def _predict(self, features: np.ndarray) -> np.ndarray:
-        return np.clip(self.booster.predict(features), 0.0, 1.0).astype(np.float32)
+        return np.clip(self.trees.predict(features), 0.0, 1.0).astype(np.float32)
 
     @property
     def feature_names(self) -> list[str]:
@@ -241,8 +252,8 @@ class RelevanceModel:
         with atomic_path(folder) as tmp:
             tmp.mkdir()
             (tmp / "config.json").write_text(json.dumps(asdict(self.config), indent=2, sort_keys=True))
-            joblib.dump(self.space, tmp / "space.joblib")
-            self.booster.save_model(tmp / "booster.json")
+            write_npz(tmp / SPACE_FILE, fitted_arrays(self.space))
+            (tmp / BOOSTER_FILE).write_bytes(self.trees.raw)
 
     @classmethod
     def load(cls, folder: str | Path) -> "RelevanceModel":
@@ -252,8 +263,15 @@ class RelevanceModel:
         if missing:
             raise ValueError(f"{folder}: config.json lacks {missing}; the model predates these "
                              "params: re-run `dvc repro train`")
+        if not (folder / SPACE_FILE).is_file():
+            raise ValueError(f"{folder}: no {SPACE_FILE} (a model saved before the space was stored as "
+                             "plain arrays, or an incomplete folder): rebuild it with `dvc repro`")
         model = cls(ModelConfig(**saved))
-        model.space = joblib.load(folder / "space.joblib")
-        model.booster = xgb.XGBRegressor()
-        model.booster.load_model(folder / "booster.json")
+        with np.load(folder / SPACE_FILE, allow_pickle=False) as arrays:
+            model.space = restore_arrays(model.config.make_space(), {name: arrays[name] for name in arrays.files})
+        model.trees = TreeEnsemble.from_json((folder / BOOSTER_FILE).read_bytes())
         return model
+
+
+SPACE_FILE = "space.npz"
+BOOSTER_FILE = "booster.json"

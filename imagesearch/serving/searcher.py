@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
 from imagesearch import paths
 from imagesearch.legal.policy import LegalPolicy
+from imagesearch.modeling.joint_space import IMAGE_SIDE_FILE, read_image_side
 from imagesearch.modeling.relevance import RelevanceModel
 from imagesearch.serving.limits import DEFAULT_K, MAX_K, MAX_QUERY_CHARS  # noqa: F401 (re-exported)
 from imagesearch.serving.photos import photo_paths
@@ -107,7 +107,7 @@ class Searcher:
             model=model,
             text_encoder=load_query_encoder(folder, threads),
             catalog=catalog,
-            image_side=None if two_stage is not None else joblib.load(folder / "image_side.joblib"),
+            image_side=None if two_stage is not None else _image_side(folder),
             policy=LegalPolicy.load(folder),
             manifest=json.loads((folder / "manifest.json").read_text()),
             two_stage=two_stage,
@@ -163,3 +163,12 @@ class Searcher:
         """The file of an allowed catalog image, or None: ids outside the catalog resolve to nothing."""
         path = self._paths.get(image)
         return Path(path) if path is not None else None
+
+
+def _image_side(folder: Path) -> Any:
+    """The index's image side; an index written before it was stored as plain arrays is refused."""
+    path = folder / IMAGE_SIDE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder}: no {IMAGE_SIDE_FILE} (an index built by an older "
+                                "version, or an incomplete one): rebuild it with `dvc repro index`")
+    return read_image_side(path)
