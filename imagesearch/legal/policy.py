@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from imagesearch import paths
+from imagesearch.columns import read_columns
 from imagesearch.hashing import hash_file
 from imagesearch.legal.coverage import uncovered
 from imagesearch.legal.crosslingual import CrosslingualWordRule
@@ -59,8 +59,8 @@ class LegalPolicy:
         if index_folder is not None:
             verdicts = Path(index_folder) / PHOTO_VERDICTS_FILE
             if verdicts.is_file():
-                frame = pd.read_parquet(verdicts)
-                known = dict(zip(frame["sha256"], frame["blocked"].astype(bool)))
+                table = read_columns(verdicts, ["sha256", "blocked"])
+                known = dict(zip(table["sha256"], map(bool, table["blocked"])))
             path = Path(index_folder) / VISUAL_CLASSIFIER_FILE
             if path.is_file():
                 visual = LazyVisualClassifier(path)  # read when a photo first needs it

@@ -264,7 +264,7 @@ class RelevanceModel:
             raise ValueError(f"{folder}: config.json lacks {missing}; the model predates these "
                              "params: re-run `dvc repro train`")
         if not (folder / SPACE_FILE).is_file():
-            raise ValueError(f"{folder}: no {SPACE_FILE} (a model saved before the space was stored as "
+            raise FileNotFoundError(f"{folder}: no {SPACE_FILE} (a model saved before the space was stored as "
                              "plain arrays, or an incomplete folder): rebuild it with `dvc repro`")
         model = cls(ModelConfig(**saved))
         with np.load(folder / SPACE_FILE, allow_pickle=False) as arrays:

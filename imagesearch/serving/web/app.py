@@ -274,7 +274,7 @@ def _load_and_warm(state: Any, index_dir: str | Path | None, searcher: Searcher 
             log.info("loading the search index from %s", index_dir)
         loaded = searcher or Searcher.load(index_dir, threads=1, images=images)
         warmed = _warm_up(loaded)
-        missing = missing_photos_line(list(loaded.catalog["path"]))
+        missing = missing_photos_line(loaded.photo_files)
         if missing:
             log.warning("%s", missing)
         state.warmed = warmed
