@@ -35,7 +35,7 @@ def test_predictions_are_xgboosts_bits(objective, missing):
     target = (y > 0.5).astype(np.float32) if objective == "binary:logistic" else y
     booster = xgb.train({"objective": objective, "max_depth": 5, "eta": 0.1, "subsample": 0.8, "seed": 0,
                          "tree_method": "hist", "nthread": 1}, xgb.DMatrix(x, target), num_boost_round=120)
-    probe, _ = table(20_000, seed=1, missing=missing)  # more rows than one block
+    probe, _ = table(2_000, seed=1, missing=missing)  # more rows than one block
     trees = TreeEnsemble.from_json(booster.save_raw("json"))
     assert len(trees) == 120
     assert np.array_equal(bits(trees.predict(probe)), bits(booster.predict(xgb.DMatrix(probe))))

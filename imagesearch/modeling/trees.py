@@ -23,7 +23,7 @@ import numpy as np
 #: objectives whose prediction is the sigmoid of the margin, and those that predict the margin
 SIGMOID = ("reg:logistic", "binary:logistic")
 IDENTITY = ("reg:squarederror", "reg:absoluteerror", "reg:pseudohubererror", "binary:logitraw")
-ROWS_PER_BLOCK = 8192  # rows walked at once: (rows x trees) int32 node indexes stay a few MB
+ROWS_PER_BLOCK = 512  # rows walked at once: their (trees x rows) node indexes stay in the CPU cache
 
 
 class UnsupportedBooster(ValueError):
@@ -100,21 +100,26 @@ class TreeEnsemble:
         return margin
 
     def _margin(self, rows: np.ndarray) -> np.ndarray:
-        """Every tree walked for every row at once, on flat (tree, node) indexes, tree-major."""
+        """Every tree walked for every row at once, on flat (tree, node) indexes, tree-major; the
+        rows feature-major, so that one tree's rows read a few features' contiguous columns."""
         trees, width = self.leaf.shape
-        offsets = np.arange(trees, dtype=np.intp)[:, None] * width
+        offsets = np.arange(trees, dtype=np.int32)[:, None] * width
         node = np.repeat(offsets, len(rows), axis=1)                          # (trees, rows)
-        cell = np.arange(len(rows), dtype=np.intp) * rows.shape[1]             # row starts in ``flat``
-        flat, missing = rows.reshape(-1), bool(np.isnan(rows).any())
-        feature, threshold = self.feature.reshape(-1), self.threshold.reshape(-1)
+        columns, missing = np.ascontiguousarray(rows.T).reshape(-1), bool(np.isnan(rows).any())
+        # where each node's feature column starts in ``columns``; the row is added per step
+        start = (self.feature.astype(np.int64) * len(rows)).reshape(-1)
+        row = np.arange(len(rows), dtype=np.int64)
+        threshold = self.threshold.reshape(-1)
         # child[2k] / child[2k + 1]: node k's left / right child, as flat indexes
         child = np.stack([self.left + offsets, self.right + offsets], axis=-1).reshape(-1)
         for _ in range(self.depth):
-            value = flat.take(cell + feature.take(node))
-            go_right = ~(value < threshold.take(node))
-            if missing:
-                go_right = np.where(np.isnan(value), ~self.default_left.reshape(-1).take(node), go_right)
-            node = child.take(2 * node + go_right)
+            value = columns.take(start.take(node) + row)
+            if missing:  # NaN compares false: it goes where default_left says
+                go_right = np.where(np.isnan(value), ~self.default_left.reshape(-1).take(node),
+                                    ~(value < threshold.take(node)))
+            else:
+                go_right = value >= threshold.take(node)
+            node = child.take(node * 2 + go_right)
         leaves = self.leaf.reshape(-1).take(node)
         margin = np.full(len(rows), self.base_margin, np.float32)
         for tree in range(trees):  # float32, tree by tree: numpy's sum would add pairwise
