@@ -74,6 +74,15 @@ def test_search_without_an_index_exits_2(tmp_path):
     assert "nowhere" in run.stderr and "dvc repro" in run.stderr
 
 
+def test_search_on_an_index_of_the_pickled_format_exits_2_naming_the_rebuild(search_index, tmp_path):
+    index = tmp_path / "index"
+    shutil.copytree(search_index.folder, index)
+    (index / "image_side.npz").rename(index / "image_side.joblib")  # what indexes held before
+    run = imagesearch("search", "a red circle", "--index", index)
+    assert run.returncode == 2
+    assert "image_side.npz" in run.stderr and "dvc repro index" in run.stderr and "Traceback" not in run.stderr
+
+
 # ------------------------------------------------------------------ score
 def test_score_prints_a_number_in_unit_interval(search_index):
     image = search_index.image_file(search_index.allowed_images[0])

@@ -264,8 +264,8 @@ class RelevanceModel:
             raise ValueError(f"{folder}: config.json lacks {missing}; the model predates these "
                              "params: re-run `dvc repro train`")
         if not (folder / SPACE_FILE).is_file():
-            raise FileNotFoundError(f"{folder}: no {SPACE_FILE} (a model saved before the space was stored as "
-                             "plain arrays, or an incomplete folder): rebuild it with `dvc repro`")
+            raise FileNotFoundError(f"{folder}: no {SPACE_FILE} (a model saved before the space was stored "
+                                    "as plain arrays, or an incomplete folder): rebuild it with `dvc repro`")
         model = cls(ModelConfig(**saved))
         with np.load(folder / SPACE_FILE, allow_pickle=False) as arrays:
             model.space = restore_arrays(model.config.make_space(), {name: arrays[name] for name in arrays.files})
