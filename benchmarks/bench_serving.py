@@ -1,9 +1,12 @@
 """Serving speed: a cold `imagesearch search`, and `imagesearch serve` at several concurrencies.
 
     python -m benchmarks.bench_serving [--index data/index] [--requests 200] [--concurrency 1 4 20]
+    python -m benchmarks.bench_serving --cli-only --cli-runs 3 --baseline /work/main
 
 Cold CLI: wall time of whole `imagesearch search` processes (Python start, imports, index load,
-one query). Server: one `imagesearch serve` (started and fired at as in ``bench_load``); for each
+one query), an English and a Russian query; with ``--baseline CHECKOUT``, the same commands of
+another checkout (its .venv, its code, its data/index) in turns with this one's, so both see the
+same machine load; the load average is printed beside. Server: one `imagesearch serve` (started and fired at as in ``bench_load``); for each
 concurrency level, ``--requests`` searches; latency p50/p95/p99 and throughput, with the
 throughput ratio to concurrency 1 measured in the same run.
 """
@@ -21,15 +24,36 @@ from pathlib import Path
 from benchmarks.bench_load import QUERIES, REPO, fire, free_port, percentile, start_server
 
 
-def cold_cli(index: Path, runs: int) -> list[float]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
-    times = []
-    for i in range(runs):
-        began = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "imagesearch.serving.cli", "search", QUERIES[i % len(QUERIES)],
-                        "-k", "5", "--index", str(index)], check=True, capture_output=True, env=env, cwd=REPO)
-        times.append(time.perf_counter() - began)
-    return times
+COLD_QUERIES = {"English": "a dog running on grass", "Russian": "собака бежит по траве"}
+
+
+def cold_search(checkout: Path, index: Path, query: str) -> float:
+    """Seconds of one `imagesearch search` process of ``checkout`` (its venv's Python, its code)."""
+    python = checkout / ".venv" / "bin" / "python" if checkout != REPO else Path(sys.executable)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(checkout)}
+    began = time.perf_counter()
+    subprocess.run([str(python), "-m", "imagesearch.serving.cli", "search", query, "-k", "5", "--index", str(index)],
+                   check=True, capture_output=True, env=env, cwd=checkout)
+    return time.perf_counter() - began
+
+
+def cold_cli(index: Path, runs: int, baseline: Path | None = None) -> None:
+    """Median cold search per query language, this checkout (and ``baseline``'s, in turns)."""
+    sides = {"this": (REPO, index)} | ({"baseline": (baseline, baseline / "data" / "index")} if baseline else {})
+    for language, query in COLD_QUERIES.items():
+        times: dict[str, list[float]] = {name: [] for name in sides}
+        for _ in range(runs):
+            for name, (checkout, folder) in sides.items():
+                times[name].append(cold_search(checkout, folder, query))
+        medians = {name: statistics.median(values) for name, values in times.items()}
+        line = ", ".join(f"{name} median {medians[name]:.2f} s (runs {' '.join(f'{t:.2f}' for t in times[name])})"
+                         for name in sides)
+        ratio = f", {medians['baseline'] / medians['this']:.2f}x faster" if baseline else ""
+        print(f"cold CLI search, {language} ({query!r}): {line}{ratio}; load average {load_average()}")
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def test_queries(language: str) -> list[str]:
@@ -51,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--index", type=Path, default=REPO / "data" / "index")
     parser.add_argument("--cli-runs", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another checkout (e.g. main's) whose cold CLI runs in turns with this one's")
+    parser.add_argument("--cli-only", action="store_true", help="the cold CLI figures only, no server")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 20])
     parser.add_argument("--queries", choices=["en", "ru", "mixed"], default="en",
@@ -63,10 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(args.texts)} distinct query texts ({args.queries})")
 
     if args.cli_runs:
-        times = cold_cli(args.index, args.cli_runs)
-        print(f"cold CLI search: median {statistics.median(times):.2f} s, min {min(times):.2f} s, "
-              f"max {max(times):.2f} s over {len(times)} runs")
-    for batch in args.batch:
+        cold_cli(args.index, args.cli_runs, args.baseline)
+    for batch in [] if args.cli_only else args.batch:
         print(f"server, micro-batch {batch or 'off'}:")
         serve(args, ("--batch", str(batch)))
     return 0

@@ -227,3 +227,17 @@ def test_held_out_figures_hold() -> None:
     for name, (recall, precision) in EVAL_FLOORS.items():
         if name in scores:
             assert scores[name]["recall"] >= recall and scores[name]["precision"] >= precision, (name, scores[name])
+
+
+def test_libyaml_reads_every_legal_yaml_file_as_the_python_parser_does():
+    import yaml
+
+    from imagesearch.legal.lexicon import LEXICON_DIR
+    from imagesearch.legal.text_rule import TERMS_PATH
+    from imagesearch.legal.yaml_files import LOADER, load_yaml
+
+    assert LOADER is yaml.CSafeLoader  # the locked PyYAML wheel has libyaml: the fast path is the tested one
+    files = sorted(LEXICON_DIR.glob("*.yaml")) + [TERMS_PATH]
+    assert len(files) == len(LANGUAGES) + 1
+    for path in files:
+        assert load_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8")), path

@@ -102,5 +102,14 @@ def test_a_saved_config_without_a_param_names_it(tmp_path):
         RelevanceModel.load(folder)
 
 
+def test_a_model_folder_of_the_pickled_format_is_refused_with_the_rebuild_command(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(dataclasses.asdict(small_config())))
+    (folder / "space.joblib").write_bytes(b"a pickled JointSpace")  # what models held before space.npz
+    with pytest.raises(FileNotFoundError, match="no space.npz.*dvc repro"):
+        RelevanceModel.load(folder)
+
+
 def test_the_small_test_config_is_a_valid_train_section():
     assert TrainParams.model_validate(SMALL_TRAIN).feature_folds == small_config().feature_folds

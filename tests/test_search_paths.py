@@ -50,7 +50,7 @@ def both_searchers(search_index, tmp_path_factory) -> tuple[Searcher, Searcher, 
         manifest = build_index(root / name, parts, images, image_set, blocked, search)
         assert manifest["search"] == name and manifest["indexed_images"] == N_IMAGES - N_BLOCKED
         loaded.append(Searcher.load(root / name))
-    assert (root / "two_stage" / "two_stage").is_dir() and not (root / "two_stage" / "image_side.joblib").exists()
+    assert (root / "two_stage" / "two_stage").is_dir() and not (root / "two_stage" / "image_side.npz").exists()
     return loaded[0], loaded[1], blocked
 
 

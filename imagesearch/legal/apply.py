@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from imagesearch.data.catalog import catalog_images
 from imagesearch.embedding.vectors import VectorSet
@@ -45,6 +46,9 @@ class Compliance:
     metrics: dict[str, Any]
 
 
+# One thread (BLAS and OpenMP): the classifiers' fits, and so their thresholds, would otherwise
+# move in the last bits with the thread count.
+@threadpool_limits.wrap(limits=1)
 def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.DataFrame,
                       images: pd.DataFrame, vector_set: VectorSet, hand_labels: pd.DataFrame,
                       params: LegalParams, rule: TextRule | None = None,

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from imagesearch.legal.normalise import normalise
 from imagesearch.legal.russian import is_dictionary_word
@@ -110,7 +109,6 @@ class CrosslingualWordRule:
                    state.get("uncovered_language", "refuse"))
 
 
-@threadpool_limits.wrap(limits=1)  # the same bytes whatever the thread count
 def fit_crosslingual_rule(english_texts: Iterable[str], extra_words: Iterable[str], is_child_word: Any,
                           recall: float, folds: int, seed: int) -> CrosslingualWordRule:
     """Train on every word of ``english_texts`` plus ``extra_words`` (the listed terms), labelled

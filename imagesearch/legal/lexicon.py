@@ -24,9 +24,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from imagesearch.legal.spelling import deletions, one_edit_apart
+from imagesearch.legal.yaml_files import load_yaml
 
 LEXICON_DIR = Path(__file__).with_name("lexicons")
 FORMS_PATH = LEXICON_DIR / "forms.json"
@@ -303,7 +303,7 @@ def analyse(lang: str, reading: str, fuzzy: bool, ages: bool) -> Analysis:
 
 @lru_cache(maxsize=None)
 def load_lexicon(lang: str) -> Lexicon:
-    config = yaml.safe_load((LEXICON_DIR / f"{lang}.yaml").read_text(encoding="utf-8"))
+    config = load_yaml(LEXICON_DIR / f"{lang}.yaml")
     generated = _generated().get("forms", {}).get(lang, {})
     terms: dict[str, str] = dict(generated)
     phrases = [str(p) for p in config.get("phrases") or []]
@@ -365,7 +365,7 @@ def load_lexicon(lang: str) -> Lexicon:
     lexicon.context_vetoes = {fold_word(str(k), lang): tuple(fold_word(str(w), lang) for w in v)
                               for k, v in (config.get("context_vetoes") or {}).items()}
     if lang == "ru":
-        russian = yaml.safe_load(Path(__file__).with_name("terms.yaml").read_text(encoding="utf-8"))["russian"]
+        russian = load_yaml(Path(__file__).with_name("terms.yaml"))["russian"]
         lexicon.russian_terms = frozenset(str(t).replace("ё", "е") for t in russian["terms"])
     if config.get("fire_on_terms", True) is False:
         lexicon.silent = frozenset(anchors) - frozenset(lexicon.terms)
@@ -377,7 +377,7 @@ def load_lexicon(lang: str) -> Lexicon:
 def _exceptions(config: Mapping[str, Any]) -> list[str]:
     listed = [str(p) for p in config.get("exceptions") or []]
     if config.get("exceptions_from_terms"):
-        terms = yaml.safe_load(Path(__file__).with_name("terms.yaml").read_text(encoding="utf-8"))
+        terms = load_yaml(Path(__file__).with_name("terms.yaml"))
         listed += [str(p) for p in terms.get("exceptions") or []]
     return listed
 

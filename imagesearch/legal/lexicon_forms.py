@@ -21,10 +21,10 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 
 from imagesearch.legal.lexicon import FORMS_PATH, LANGUAGES, LEXICON_DIR, MIN_FUZZY, fold_word
 from imagesearch.legal.text_rule import TERMS_PATH
+from imagesearch.legal.yaml_files import load_yaml
 
 SIMPLEMMA_LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "pl", "tr", "uk")
 NEAR_WORD_DICTIONARIES = {"latin": ("en", "de", "fr", "es", "it", "pt", "pl", "tr"), "cyrillic": ("ru", "uk")}
@@ -51,7 +51,7 @@ def _fast_fold(word: str, lang: str) -> str:
 
 
 def _lexicon(lang: str) -> dict:
-    return yaml.safe_load((LEXICON_DIR / f"{lang}.yaml").read_text(encoding="utf-8"))
+    return load_yaml(LEXICON_DIR / f"{lang}.yaml")
 
 
 def library_forms(lang: str, terms: Iterable[str]) -> dict[str, str]:
@@ -107,7 +107,7 @@ def build() -> dict:
         lexicon = _lexicon(lang)
         if lexicon.get("library") in ("simplemma", "pymorphy3-uk"):
             forms[lang] = library_forms(lang, lexicon["terms"])
-    russian = yaml.safe_load(TERMS_PATH.read_text(encoding="utf-8"))["russian"]["terms"]
+    russian = load_yaml(TERMS_PATH)["russian"]["terms"]
     forms["ru"] = library_forms("ru", russian)
     near: dict[str, list[str]] = {}
     for script in NEAR_WORD_DICTIONARIES:

@@ -126,6 +126,7 @@ def _letters_for_digits(word: str) -> str:
     return "".join(chars)
 
 
+@lru_cache(maxsize=8192)  # per character; loading the lexicons asks ~80,000 times for a few hundred
 def _script(char: str) -> str:
     if char == AMBIGUOUS:
         return "LATIN"

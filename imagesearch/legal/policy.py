@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from imagesearch import paths
+from imagesearch.columns import read_columns
 from imagesearch.hashing import hash_file
 from imagesearch.legal.coverage import uncovered
 from imagesearch.legal.crosslingual import CrosslingualWordRule
 from imagesearch.legal.rules import ALLOWED, DISCLAIMER, Verdict
 from imagesearch.legal.text_rule import TextRule, load_text_rule
-from imagesearch.legal.visual import VisualClassifier
+from imagesearch.legal.visual import LazyVisualClassifier, VisualClassifier
 
 VISUAL_CLASSIFIER_FILE = paths.INDEX_VISUAL_CLASSIFIER
 PHOTO_VERDICTS_FILE = paths.INDEX_PHOTO_VERDICTS
@@ -45,7 +45,7 @@ class LegalPolicy:
     blocked request gets."""
 
     text_rule: TextRule
-    visual: VisualClassifier | None = None
+    visual: VisualClassifier | LazyVisualClassifier | None = None
     known_photos: Mapping[str, bool] = field(default_factory=dict)  # sha256 -> blocked
     disclaimer: str = DISCLAIMER
     crosslingual: CrosslingualWordRule | None = None
@@ -59,11 +59,11 @@ class LegalPolicy:
         if index_folder is not None:
             verdicts = Path(index_folder) / PHOTO_VERDICTS_FILE
             if verdicts.is_file():
-                frame = pd.read_parquet(verdicts)
-                known = dict(zip(frame["sha256"], frame["blocked"].astype(bool)))
+                table = read_columns(verdicts, ["sha256", "blocked"])
+                known = dict(zip(table["sha256"], map(bool, table["blocked"])))
             path = Path(index_folder) / VISUAL_CLASSIFIER_FILE
             if path.is_file():
-                visual = VisualClassifier.load(path)
+                visual = LazyVisualClassifier(path)  # read when a photo first needs it
             path = Path(index_folder) / paths.INDEX_CROSSLINGUAL_RULE
             if path.is_file():
                 crosslingual = CrosslingualWordRule.load(path)

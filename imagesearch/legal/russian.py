@@ -14,6 +14,7 @@ from typing import Any
 
 from imagesearch.legal.rules import register_text_rule
 from imagesearch.legal.tokens import Tokenizer
+from imagesearch.legal.yaml_files import load_yaml
 
 _WORD = re.compile(r"[а-яё]+(?:-[а-яё]+)*|\d+(?:[.,]\d+)?(?:-[а-яё]+)?")
 NUMBERS = {"ноль": 0, "один": 1, "два": 2, "три": 3, "четыре": 4, "пять": 5, "шесть": 6, "семь": 7,
@@ -144,10 +145,9 @@ class RussianTermRule:
 @lru_cache(maxsize=1)
 def packaged_term_rule() -> RussianTermRule:
     """The Russian term rule of the packaged terms.yaml (the language lists defer to it)."""
-    import yaml
     from pathlib import Path
 
-    config = yaml.safe_load(Path(__file__).with_name("terms.yaml").read_text(encoding="utf-8"))
+    config = load_yaml(Path(__file__).with_name("terms.yaml"))
     return RussianTermRule.from_config(config, Tokenizer(frozenset()))
 
 

@@ -21,10 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-import yaml
+from typing import TYPE_CHECKING, Any
 
 # importing the rule modules registers them (imagesearch.legal.rules.register_text_rule)
 from imagesearch.legal import age_rule, lexicon_rule, russian, terms_rule, translit  # noqa: F401
@@ -34,6 +31,10 @@ from imagesearch.legal.normalise import pair_joins, spelt_out, variants, without
 from imagesearch.legal.rules import ALLOWED, TEXT_RULES, TextRuleComponent, Verdict
 from imagesearch.legal.tokens import Tokenizer
 from imagesearch.legal.translit import to_cyrillic
+from imagesearch.legal.yaml_files import load_yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _WORDS = re.compile(r"[^\W_]+")
 
@@ -136,7 +137,7 @@ class TextRule:
 def load_text_rule(path: str | Path | None = None) -> TextRule:
     """Load the reviewed term list (default: the packaged ``terms.yaml``)."""
     path = Path(path) if path is not None else TERMS_PATH
-    config = yaml.safe_load(path.read_text())
+    config = load_yaml(path)
     if not isinstance(config, dict):
         raise ValueError(f"{path}: expected a mapping with 'terms'")
     return TextRule.from_config(config)
@@ -144,7 +145,7 @@ def load_text_rule(path: str | Path | None = None) -> TextRule:
 
 def listed_english_words(path: str | Path | None = None) -> list[str]:
     """The English terms and not-terms of the term list: words the reviewed rule decided."""
-    config = yaml.safe_load((Path(path) if path is not None else TERMS_PATH).read_text())
+    config = load_yaml(Path(path) if path is not None else TERMS_PATH)
     return [str(word) for key in ("terms", "not_terms") for word in config.get(key) or []]
 
 
@@ -153,6 +154,8 @@ def flag_texts(texts: pd.Series, rule: TextRule | None = None) -> pd.DataFrame:
 
     The index is the input's index (e.g. query_id); missing texts are allowed.
     """
+    import pandas as pd  # the pipeline's batch verdicts; a query's check needs no pandas
+
     rule = rule if rule is not None else load_text_rule()
     verdicts = rule.check_many(texts.tolist())
     return pd.DataFrame(

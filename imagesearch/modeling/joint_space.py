@@ -24,14 +24,14 @@ better match, which the model may enforce with monotone constraints (``MONOTONE`
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.linear_model import Ridge
 
 from imagesearch.embedding.encoders.vl_common import zero_shot_cosine
-from imagesearch.embedding.vectors import l2_normalise
+from imagesearch.embedding.vectors import l2_normalise, write_npz
 
 SIMILARITIES = ["i2t", "i2t_z_image", "i2t_z_text", "csls", "i2t_softmax", "t2i", "t2i_z_text",
                 "knn", "knn_z_text"]
@@ -125,9 +125,12 @@ class JointSpace:
     softmax_temperature: float
     mean_: np.ndarray = field(init=False, repr=False)
     scale_: np.ndarray = field(init=False, repr=False)
-    i2t_: Ridge = field(init=False, repr=False)
-    t2i_: Ridge = field(init=False, repr=False)
-    pca_: PCA = field(init=False, repr=False)
+    i2t_coef_: np.ndarray = field(init=False, repr=False)       # the ridge maps, scikit-learn's coef_
+    i2t_intercept_: np.ndarray = field(init=False, repr=False)  # and intercept_
+    t2i_coef_: np.ndarray = field(init=False, repr=False)
+    t2i_intercept_: np.ndarray = field(init=False, repr=False)
+    pca_mean_: np.ndarray = field(init=False, repr=False)       # the PCA's mean_ and components_
+    pca_components_: np.ndarray = field(init=False, repr=False)
     ref_texts_: np.ndarray = field(init=False, repr=False)
     ref_text_images_: np.ndarray = field(init=False, repr=False)
     ref_images_mapped_: np.ndarray = field(init=False, repr=False)
@@ -138,6 +141,9 @@ class JointSpace:
 
         ``own_image[j]`` is the row in ``images`` of caption j's own image: the positive pairs.
         """
+        from sklearn.decomposition import PCA
+        from sklearn.linear_model import Ridge
+
         if len(texts) < 2 or len(images) < 2:
             raise ValueError("a joint space needs at least two images and two captions")
         images, texts = np.asarray(images, np.float64), np.asarray(texts, np.float64)
@@ -145,19 +151,24 @@ class JointSpace:
         self.scale_ = images.std(axis=0) + 1e-6
         standard = self._standardise(images)
         own = standard[own_image]
-        self.i2t_ = Ridge(alpha=self.alpha).fit(own, texts)
-        self.t2i_ = Ridge(alpha=self.alpha).fit(texts, own)
+        i2t, t2i = Ridge(alpha=self.alpha).fit(own, texts), Ridge(alpha=self.alpha).fit(texts, own)
+        self.i2t_coef_, self.i2t_intercept_ = i2t.coef_, i2t.intercept_
+        self.t2i_coef_, self.t2i_intercept_ = t2i.coef_, t2i.intercept_
         # random_state: scikit-learn may pick a randomized SVD; unseeded, every run differs
-        self.pca_ = PCA(n_components=min(self.n_products, len(texts) - 1, texts.shape[1]),
-                        random_state=0).fit(texts)
+        pca = PCA(n_components=min(self.n_products, len(texts) - 1, texts.shape[1]),
+                  random_state=0).fit(texts)
+        self.pca_mean_, self.pca_components_ = pca.mean_, pca.components_
         self.ref_texts_ = l2_normalise(texts, np.float64)
         self.ref_text_images_ = l2_normalise(own, np.float64)
-        self.ref_images_mapped_ = l2_normalise(self.i2t_.predict(standard), np.float64)
+        self.ref_images_mapped_ = l2_normalise(self._i2t(standard), np.float64)
         self.ref_images_standard_ = l2_normalise(standard, np.float64)
         return self
 
     def _standardise(self, images: np.ndarray) -> np.ndarray:
         return (np.asarray(images, np.float64) - self.mean_) / self.scale_
+
+    def _i2t(self, standard: np.ndarray) -> np.ndarray:
+        return linear_map(standard, self.i2t_coef_, self.i2t_intercept_)
 
     # The sides are computed in float64 and stored as float32: float32 sums differ between CPU
     # kernels (AVX-512 / AVX2, thread counts) in the last bit, float64 ones by ~1e-16, which the
@@ -169,14 +180,14 @@ class JointSpace:
             return type(parts[0])(*(np.concatenate([getattr(p, f) for p in parts])
                                     for f in parts[0].__dataclass_fields__))
         standard = self._standardise(images)
-        mapped = l2_normalise(self.i2t_.predict(standard), np.float64)
+        mapped = l2_normalise(self._i2t(standard), np.float64)
         hubs = mapped @ self.ref_texts_.T
         return ImageSide(*_float32(mapped, l2_normalise(standard, np.float64), *_row_stats(hubs),
                                    top_k_mean(hubs, self.csls_k), self._basis(mapped)))
 
     def text_side(self, texts: np.ndarray) -> TextSide:
         texts = l2_normalise(texts, np.float64)
-        mapped = l2_normalise(self.t2i_.predict(texts), np.float64)
+        mapped = l2_normalise(linear_map(texts, self.t2i_coef_, self.t2i_intercept_), np.float64)
         weights = softmax_rows((texts @ self.ref_texts_.T) / self.knn_temperature)
         knn = l2_normalise(weights @ self.ref_text_images_, np.float64)
         refs = texts @ self.ref_images_mapped_.T
@@ -200,7 +211,7 @@ class JointSpace:
     def _basis(self, vectors: np.ndarray) -> np.ndarray:
         """Coordinates in the PCA basis, zero-padded to ``n_products`` columns so that spaces
         fitted on few captions (small folds) give the same number of features."""
-        return _padded(self.pca_.transform(vectors), self.n_products)
+        return _padded(pca_transform(vectors, self.pca_mean_, self.pca_components_), self.n_products)
 
 
 def _similarity_columns(i2t: np.ndarray, t2i: np.ndarray, knn: np.ndarray, images: ImageSide,
@@ -298,21 +309,25 @@ class RawSpace:
     """The ablation baseline: PCA-reduced image and text vectors side by side, no joint space."""
 
     n_components: int = 32
-    image_pca_: PCA = field(init=False, repr=False)
-    text_pca_: PCA = field(init=False, repr=False)
+    image_pca_mean_: np.ndarray = field(init=False, repr=False)
+    image_pca_components_: np.ndarray = field(init=False, repr=False)
+    text_pca_mean_: np.ndarray = field(init=False, repr=False)
+    text_pca_components_: np.ndarray = field(init=False, repr=False)
 
     def fit(self, images: np.ndarray, texts: np.ndarray, own_image: np.ndarray) -> "RawSpace":
-        self.image_pca_ = PCA(n_components=min(self.n_components, *images.shape),
-                              random_state=0).fit(images)
-        self.text_pca_ = PCA(n_components=min(self.n_components, *texts.shape),
-                             random_state=0).fit(texts)
+        from sklearn.decomposition import PCA
+
+        image_pca = PCA(n_components=min(self.n_components, *images.shape), random_state=0).fit(images)
+        text_pca = PCA(n_components=min(self.n_components, *texts.shape), random_state=0).fit(texts)
+        self.image_pca_mean_, self.image_pca_components_ = image_pca.mean_, image_pca.components_
+        self.text_pca_mean_, self.text_pca_components_ = text_pca.mean_, text_pca.components_
         return self
 
     def image_side(self, images: np.ndarray) -> np.ndarray:
-        return _padded(self.image_pca_.transform(images), self.n_components)
+        return _padded(pca_transform(images, self.image_pca_mean_, self.image_pca_components_), self.n_components)
 
     def text_side(self, texts: np.ndarray) -> np.ndarray:
-        return _padded(self.text_pca_.transform(texts), self.n_components)
+        return _padded(pca_transform(texts, self.text_pca_mean_, self.text_pca_components_), self.n_components)
 
     @property
     def feature_names(self) -> list[str]:
@@ -331,6 +346,61 @@ class RawSpace:
     def grid_features(images: np.ndarray, texts: np.ndarray) -> np.ndarray:
         n_texts, n_images = len(texts), len(images)
         return np.hstack([np.tile(images, (n_texts, 1)), np.repeat(texts, n_images, axis=0)])
+
+
+def linear_map(x: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """scikit-learn's ``Ridge.predict`` (``LinearModel._decision_function``), the same operations."""
+    return _float_input(x) @ coef.T + intercept
+
+
+def pca_transform(x: np.ndarray, mean: np.ndarray, components: np.ndarray) -> np.ndarray:
+    """scikit-learn's ``PCA.transform`` without whitening (1.9: centred after the projection),
+    the same operations, so the same bits."""
+    projected = _float_input(x) @ components.T
+    projected -= mean.reshape(1, -1) @ components.T
+    return projected
+
+
+def _float_input(x: np.ndarray) -> np.ndarray:
+    """What scikit-learn's input check hands on: float32 and float64 as they are, else float64."""
+    x = np.asarray(x)
+    return x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
+
+
+def fitted_arrays(space: Any) -> dict[str, np.ndarray]:
+    """A fitted space's learned arrays by field name (what ``space.npz`` holds)."""
+    return {f.name: getattr(space, f.name) for f in fields(space) if not f.init}
+
+
+def restore_arrays(space: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """``space`` (unfitted, from its hyperparameters) with the learned arrays of :func:`fitted_arrays`."""
+    wanted = {f.name for f in fields(space) if not f.init}
+    if set(arrays) != wanted:
+        raise ValueError(f"the saved space has arrays {sorted(arrays)}, a {type(space).__name__} needs "
+                         f"{sorted(wanted)}")
+    for name, value in arrays.items():
+        setattr(space, name, value)
+    return space
+
+
+IMAGE_SIDE_FILE = "image_side.npz"  # an exhaustive index's image side, in the index folder
+
+
+def write_image_side(path: str | Path, side: ImageSide | np.ndarray) -> None:
+    """An index's image side as an ``.npz`` of plain arrays: an ImageSide's fields (with ``vl``
+    for a vision–language space), or a raw space's matrix as ``matrix``."""
+    arrays = {"matrix": side} if isinstance(side, np.ndarray) else {
+        name: getattr(side, name) for name in type(side).__dataclass_fields__}
+    write_npz(path, arrays)
+
+
+def read_image_side(path: str | Path) -> ImageSide | np.ndarray:
+    """What :func:`write_image_side` wrote."""
+    with np.load(path, allow_pickle=False) as arrays:
+        if arrays.files == ["matrix"]:
+            return arrays["matrix"]
+        side_type = VisionLanguageImageSide if "vl" in arrays.files else ImageSide
+        return side_type(**{name: arrays[name] for name in side_type.__dataclass_fields__})
 
 
 def _padded(matrix: np.ndarray, columns: int) -> np.ndarray:

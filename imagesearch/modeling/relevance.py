@@ -2,6 +2,10 @@
 
 The same object serves training, evaluation and search: ``fit`` on labelled pairs, ``score`` for
 aligned pairs, ``score_grid`` for every (query, catalog image), ``save``/``load`` to a folder.
+Fitting uses scikit-learn and XGBoost; a fitted or loaded model scores with numpy alone (the
+space's learned arrays, the trees through :mod:`.trees`, the same bits as XGBoost's), so a query
+imports neither. The folder holds ``config.json``, ``space.npz`` (plain arrays) and ``booster.json``
+(XGBoost's JSON model).
 
 Leakage control: XGBoost's training rows get their features from joint spaces that never saw
 either image of the row (the paired image and the caption's own image): images are split into
@@ -16,19 +20,22 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
-import pandas as pd
-import xgboost as xgb
 
 from imagesearch.atomic import atomic_path
-from imagesearch.embedding.vectors import VectorSet
-from imagesearch.modeling.distributed_fit import DistributedFit, bin_globally, fit_regressor
 from imagesearch.embedding.encoders.vl_common import shares_vision_language_model
-from imagesearch.modeling.joint_space import SPACES, VisionLanguageSpace
-from imagesearch.params import TrainParams
+from imagesearch.embedding.vectors import VectorSet, write_npz
+from imagesearch.modeling.joint_space import SPACES, VisionLanguageSpace, fitted_arrays, restore_arrays
+from imagesearch.modeling.trees import TreeEnsemble
+
+if TYPE_CHECKING:  # fitting needs them; scoring a saved model imports none of them
+    import pandas as pd
+    import xgboost as xgb
+
+    from imagesearch.modeling.distributed_fit import DistributedFit
+    from imagesearch.params import TrainParams
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +147,9 @@ class RelevanceModel:
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
         self.space: Any = None
-        self.booster: xgb.XGBRegressor | None = None
-        self.vision_language = False  # while fitting: spaces with the VL cosine (kept by the space)
+        self.booster: xgb.XGBRegressor | None = None  # set by fit; a loaded model has only trees
+        self.trees: TreeEnsemble | None = None
+        self.vision_language = False  # spaces with the VL cosine (saved with the space)
 
     # ---- training -------------------------------------------------------------------------
     def fit(self, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
@@ -165,6 +173,7 @@ class RelevanceModel:
                                  self.config.negatives_per_caption, self.config.seed + 2)
         features = self._out_of_fold_features(data)
         self.booster = self._fit_booster(features, data, callbacks, distributed)
+        self.trees = TreeEnsemble.from_json(self.booster.get_booster().save_raw("json"))
         self.space = self._make_space().fit(data.images, data.texts, data.own_image)
         return self
 
@@ -202,6 +211,8 @@ class RelevanceModel:
     def _fit_booster(self, features: np.ndarray, data: TrainingSet,
                      callbacks: Sequence[xgb.callback.TrainingCallback] = (),
                      distributed: DistributedFit | None = None) -> xgb.XGBRegressor:
+        from imagesearch.modeling.distributed_fit import bin_globally, fit_regressor
+
         params = dict(self.config.xgb)
         stopping = params.pop("early_stopping_rounds")
         rng = np.random.default_rng(self.config.seed + 1)
@@ -246,7 +257,7 @@ class RelevanceModel:
         return self._predict(features).reshape(len(text_vectors), -1)
 
     def _predict(self, features: np.ndarray) -> np.ndarray:
-        return np.clip(self.booster.predict(features), 0.0, 1.0).astype(np.float32)
+        return np.clip(self.trees.predict(features), 0.0, 1.0).astype(np.float32)
 
     @property
     def feature_names(self) -> list[str]:
@@ -257,8 +268,11 @@ class RelevanceModel:
         with atomic_path(folder) as tmp:
             tmp.mkdir()
             (tmp / "config.json").write_text(json.dumps(asdict(self.config), indent=2, sort_keys=True))
-            joblib.dump(self.space, tmp / "space.joblib")
-            self.booster.save_model(tmp / "booster.json")
+            arrays = fitted_arrays(self.space)
+            if self.vision_language:  # only then: other models' space.npz stays as it was
+                arrays[VISION_LANGUAGE_MARK] = np.array(True)
+            write_npz(tmp / SPACE_FILE, arrays)
+            (tmp / BOOSTER_FILE).write_bytes(self.trees.raw)
 
     @classmethod
     def load(cls, folder: str | Path) -> "RelevanceModel":
@@ -268,9 +282,18 @@ class RelevanceModel:
         if missing:
             raise ValueError(f"{folder}: config.json lacks {missing}; the model predates these "
                              "params: re-run `dvc repro train`")
+        if not (folder / SPACE_FILE).is_file():
+            raise FileNotFoundError(f"{folder}: no {SPACE_FILE} (a model saved before the space was stored "
+                                    "as plain arrays, or an incomplete folder): rebuild it with `dvc repro`")
         model = cls(ModelConfig(**saved))
-        model.space = joblib.load(folder / "space.joblib")
-        model.vision_language = isinstance(model.space, VisionLanguageSpace)
-        model.booster = xgb.XGBRegressor()
-        model.booster.load_model(folder / "booster.json")
+        with np.load(folder / SPACE_FILE, allow_pickle=False) as saved_arrays:
+            arrays = {name: saved_arrays[name] for name in saved_arrays.files}
+        model.vision_language = bool(arrays.pop(VISION_LANGUAGE_MARK, False))
+        model.space = restore_arrays(model._make_space(), arrays)
+        model.trees = TreeEnsemble.from_json((folder / BOOSTER_FILE).read_bytes())
         return model
+
+
+SPACE_FILE = "space.npz"
+VISION_LANGUAGE_MARK = "vision_language"  # in space.npz: the space is a VisionLanguageSpace
+BOOSTER_FILE = "booster.json"

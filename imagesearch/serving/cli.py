@@ -87,7 +87,7 @@ def _search(args: argparse.Namespace) -> int:
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    missing = missing_photos_line(list(searcher.catalog["path"]))
+    missing = missing_photos_line(searcher.photo_files)
     if missing:
         print(f"warning: {missing}", file=sys.stderr)
     try:

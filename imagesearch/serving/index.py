@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
@@ -21,6 +20,7 @@ from imagesearch import paths
 from imagesearch.atomic import atomic_path
 from imagesearch.cluster import IN_PROCESS, Tasks, chunk_slices
 from imagesearch.embedding.vectors import VectorSet
+from imagesearch.modeling.joint_space import IMAGE_SIDE_FILE, write_image_side
 from imagesearch.modeling.relevance import RelevanceModel
 from imagesearch.params import SearchParams
 
@@ -89,7 +89,7 @@ def build_index(folder: str | Path, parts: IndexParts, images: pd.DataFrame, ima
 
     ``search`` (the params' ``index`` section) decides from which catalog size the index holds the
     two-stage search (``two_stage/``: FAISS candidates + compact image side) instead of the full
-    per-image precomputation (``image_side.joblib``) that is scored exhaustively.
+    per-image precomputation (``image_side.npz``) that is scored exhaustively.
     ``manifest["image_encoder"]`` is the encoder description stored with the image vectors
     (``VectorSet.encoder``), from which the scorer rebuilds the same image encoder. ``seen_photos``
     (image, sha256) are every photo the pipeline judged, train and catalog: their verdicts are
@@ -130,6 +130,6 @@ def build_index(folder: str | Path, parts: IndexParts, images: pd.DataFrame, ima
         if two_stage:
             build_two_stage(model, vectors, search).save(tmp / TWO_STAGE_DIR)
         else:
-            joblib.dump(image_side_in_chunks(model, vectors, runner), tmp / "image_side.joblib")
+            write_image_side(tmp / IMAGE_SIDE_FILE, image_side_in_chunks(model, vectors, runner))
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return manifest

@@ -7,9 +7,8 @@ the folder that holds the photo files, found there by file name.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-import pandas as pd
 
 
 class PhotoFolderError(FileNotFoundError):
@@ -33,7 +32,7 @@ def photo_folder(images: str | Path) -> Path:
     return folder.resolve()
 
 
-def photo_paths(catalog: pd.DataFrame, index: Path, images: str | Path | None = None) -> list[str]:
+def photo_paths(catalog: Mapping[str, Sequence[str]], index: Path, images: str | Path | None = None) -> list[str]:
     """The absolute file of every catalog row: ``images / <file name>`` when a photo folder is
     given, else the index's own path resolved against its project (or the working directory)."""
     if images is not None:

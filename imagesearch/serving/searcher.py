@@ -7,19 +7,23 @@ Blocked images are not in the index at all, so no code path can return one.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import joblib
 import numpy as np
-import pandas as pd
 
 from imagesearch import paths
+from imagesearch.columns import read_columns
 from imagesearch.legal.policy import LegalPolicy
+from imagesearch.modeling.joint_space import IMAGE_SIDE_FILE, read_image_side
 from imagesearch.modeling.relevance import RelevanceModel
 from imagesearch.serving.limits import DEFAULT_K, MAX_K, MAX_QUERY_CHARS  # noqa: F401 (re-exported)
 from imagesearch.serving.photos import photo_paths
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -85,20 +89,29 @@ def load_query_encoder(folder: Path, threads: int | None = None) -> Any:
 
 
 class Searcher:
-    def __init__(self, model: RelevanceModel, text_encoder: Any, catalog: pd.DataFrame,
+    def __init__(self, model: RelevanceModel, text_encoder: Any, catalog: Mapping[str, Sequence[str]],
                  image_side: Any, policy: LegalPolicy, manifest: dict, two_stage: Any = None) -> None:
-        """Exactly one of ``image_side`` (every image scored) and ``two_stage`` (a
+        """``catalog``: the columns ``image`` and ``path`` (a DataFrame or a dict of lists), rows in
+        index order. Exactly one of ``image_side`` (every image scored) and ``two_stage`` (a
         :class:`~imagesearch.serving.two_stage.TwoStageSearch` over the catalog's rows) is set."""
         if (image_side is None) == (two_stage is None):
             raise ValueError("a searcher needs either an image side or a two-stage search")
         self.model = model
         self.text_encoder = text_encoder
-        self.catalog = catalog.reset_index(drop=True)
+        self.images = [str(image) for image in catalog["image"]]
+        self.photo_files = [str(path) for path in catalog["path"]]
         self.image_side = image_side
         self.two_stage = two_stage
         self.policy = policy
         self.manifest = manifest
-        self._paths = dict(zip(self.catalog["image"], self.catalog["path"]))
+        self._paths = dict(zip(self.images, self.photo_files))
+
+    @property
+    def catalog(self) -> pd.DataFrame:
+        """The catalog as a DataFrame (image, path): built on demand, a query never imports pandas."""
+        import pandas as pd
+
+        return pd.DataFrame({"image": self.images, "path": self.photo_files})
 
     @classmethod
     def load(cls, folder: str | Path, threads: int | None = None, images: str | Path | None = None) -> "Searcher":
@@ -109,7 +122,7 @@ class Searcher:
         if not (folder / "manifest.json").is_file():
             raise FileNotFoundError(f"{folder}: no search index here (no manifest.json); "
                                     "build it with `dvc repro index`")
-        catalog = pd.read_parquet(folder / "catalog.parquet")
+        catalog = read_columns(folder / "catalog.parquet", ["image", "path"])
         catalog["path"] = photo_paths(catalog, folder, images)
         model = RelevanceModel.load(folder / "model")
         two_stage = None
@@ -121,14 +134,14 @@ class Searcher:
             model=model,
             text_encoder=load_query_encoder(folder, threads),
             catalog=catalog,
-            image_side=None if two_stage is not None else joblib.load(folder / "image_side.joblib"),
+            image_side=None if two_stage is not None else _image_side(folder),
             policy=LegalPolicy.load(folder),
             manifest=json.loads((folder / "manifest.json").read_text()),
             two_stage=two_stage,
         )
 
     def __len__(self) -> int:
-        return len(self.catalog)
+        return len(self.images)
 
     def search(self, query: str, k: int = DEFAULT_K) -> SearchResult:
         checked = self.check(query, k)
@@ -163,7 +176,7 @@ class Searcher:
             return []
         vectors = np.concatenate([self.text_encoder.encode([query]) for query, _ in allowed])
         rows, scores = self.top_k(vectors, max(k for _, k in allowed))
-        images = self.catalog["image"]
+        images = self.images
         return [SearchResult(query, tuple(Hit(images[r], float(s)) for r, s in zip(row[:k], score[:k]) if r >= 0))
                 for (query, k), row, score in zip(allowed, rows, scores)]
 
@@ -180,3 +193,12 @@ class Searcher:
         """The file of an allowed catalog image, or None: ids outside the catalog resolve to nothing."""
         path = self._paths.get(image)
         return Path(path) if path is not None else None
+
+
+def _image_side(folder: Path) -> Any:
+    """The index's image side; an index written before it was stored as plain arrays is refused."""
+    path = folder / IMAGE_SIDE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder}: no {IMAGE_SIDE_FILE} (an index built by an older "
+                                "version, or an incomplete one): rebuild it with `dvc repro index`")
+    return read_image_side(path)

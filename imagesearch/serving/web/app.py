@@ -15,9 +15,9 @@ not hold (``../../etc/passwd`` included) resolves to nothing.
 The Searcher is loaded once, in the background from startup on (the port answers /healthz at
 once; searches get 503 "starting" until /readyz is green). Searches go through the admission gate
 (:mod:`.admission`: bounded work in progress, a time budget, 503 + Retry-After for the excess) and
-run on its threads in parallel: the ONNX query encoder, numpy and XGBoost release the GIL. Each query then
-runs on one thread (the ONNX session's intra-op threads = 1; `imagesearch serve` also holds BLAS
-and OpenMP to one thread), so that N requests use N cores instead of fighting over them.
+run on its threads in parallel: the ONNX query encoder and numpy (the model's trees included)
+release the GIL. Each query then runs on one thread (the ONNX session's intra-op threads = 1;
+`imagesearch serve` also holds BLAS and OpenMP to one thread), so that N requests use N cores instead of fighting over them.
 Measured on 2 cores (`python -m benchmarks.bench_serving`, 200 requests): one at a time under a
 lock with every library at its default threads, 50 / 70 / 44 requests/s at concurrency 1 / 4 / 20;
 in parallel with one thread each, 69 / 115 / 105 (no lock but default threads: 8 at concurrency 20).
@@ -279,7 +279,7 @@ def _load_and_warm(state: Any, index_dir: str | Path | None, searcher: Searcher 
             log.info("loading the search index from %s", index_dir)
         loaded = searcher or Searcher.load(index_dir, threads=1, images=images)
         warmed = _warm_up(loaded)
-        missing = missing_photos_line(list(loaded.catalog["path"]))
+        missing = missing_photos_line(loaded.photo_files)
         if missing:
             log.warning("%s", missing)
         state.warmed = warmed

@@ -1,0 +1,178 @@
+"""XGBoost's trees evaluated with numpy, from the booster's JSON: scoring without importing xgboost.
+
+Importing xgboost imports scikit-learn and scipy (~0.7 s of a query on the command line); the
+model's prediction is a few hundred small trees, which numpy walks for all rows and trees at once.
+The arithmetic is XGBoost's CPU predictor's, in its order and precision, so the scores are the same
+bits (tests/test_trees.py compares them with ``xgboost.Booster.predict``): a row goes left where
+``value < split_condition`` (float32) or, for a missing value, where ``default_left``; the margin
+starts at the base score's margin and adds each tree's leaf in float32, in tree order; the
+objective's transform comes last (``reg:logistic``, ``binary:logistic``: the float32 sigmoid
+``1 / (1 + expf(-x))``).
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import json
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+#: objectives whose prediction is the sigmoid of the margin, and those that predict the margin
+SIGMOID = ("reg:logistic", "binary:logistic")
+IDENTITY = ("reg:squarederror", "reg:absoluteerror", "reg:pseudohubererror", "binary:logitraw")
+ROWS_PER_BLOCK = 512  # rows walked at once: their (trees x rows) node indexes stay in the CPU cache
+
+
+class UnsupportedBooster(ValueError):
+    """The JSON holds something this evaluator does not reproduce (a multi-output or categorical model)."""
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """The trees of one single-output XGBoost model, padded to one (trees, nodes) table per field.
+
+    A leaf's children are itself, so walking ``depth`` steps from the root ends on every row's leaf.
+    """
+
+    feature: np.ndarray       # (trees, nodes) int32 split feature (0 at leaves)
+    threshold: np.ndarray     # (trees, nodes) float32 split condition
+    left: np.ndarray          # (trees, nodes) int32
+    right: np.ndarray         # (trees, nodes) int32
+    default_left: np.ndarray  # (trees, nodes) bool: where a missing value goes
+    leaf: np.ndarray          # (trees, nodes) float32 leaf value (0 at split nodes)
+    depth: int
+    base_margin: np.float32
+    objective: str
+    raw: bytes                # the JSON it was read from, written back by the model's save
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> "TreeEnsemble":
+        """Read ``Booster.save_raw("json")`` / a ``save_model("*.json")`` file's bytes."""
+        learner = json.loads(raw)["learner"]
+        objective = learner["objective"]["name"]
+        params = learner["learner_model_param"]
+        if int(params.get("num_target", "1")) != 1 or int(params.get("num_class", "0")) > 1:
+            raise UnsupportedBooster("only single-output XGBoost models are evaluated here")
+        if objective not in SIGMOID + IDENTITY:
+            raise UnsupportedBooster(f"objective {objective!r} is not evaluated here")
+        model = learner["gradient_booster"]["model"]
+        if learner["gradient_booster"]["name"] != "gbtree" or any(model.get("tree_info", [])):
+            raise UnsupportedBooster("only gbtree single-output models are evaluated here")
+        trees = model["trees"]
+        if any(t.get("categories_nodes") for t in trees):
+            raise UnsupportedBooster("categorical splits are not evaluated here")
+        width = max((len(t["left_children"]) for t in trees), default=1)
+        table = {name: np.zeros((len(trees), width), dtype) for name, dtype in
+                 (("feature", np.int32), ("threshold", np.float32), ("left", np.int32),
+                  ("right", np.int32), ("default_left", bool), ("leaf", np.float32))}
+        for row, tree in enumerate(trees):
+            left = np.asarray(tree["left_children"], np.int32)
+            right = np.asarray(tree["right_children"], np.int32)
+            value = np.asarray(tree["split_conditions"], np.float64).astype(np.float32)
+            is_leaf = left == -1
+            nodes = np.arange(len(left), dtype=np.int32)
+            table["feature"][row, :len(left)] = np.where(is_leaf, 0, tree["split_indices"])
+            table["threshold"][row, :len(left)] = np.where(is_leaf, 0, value)
+            table["left"][row, :len(left)] = np.where(is_leaf, nodes, left)
+            table["right"][row, :len(left)] = np.where(is_leaf, nodes, right)
+            table["default_left"][row, :len(left)] = np.asarray(tree["default_left"], bool)
+            table["leaf"][row, :len(left)] = np.where(is_leaf, value, 0)
+        depth = max((_depth(np.asarray(t["left_children"]), np.asarray(t["right_children"])) for t in trees),
+                    default=0)
+        base = np.float32(float(params["base_score"].strip("[]")))
+        return cls(**table, depth=depth, base_margin=_base_margin(base, objective), objective=objective,
+                   raw=bytes(raw))
+
+    def __len__(self) -> int:
+        return len(self.leaf)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """XGBoost's prediction (n,) float32 for rows of ``features`` (n, f); NaN is missing."""
+        features = np.ascontiguousarray(features, dtype=np.float32)
+        margin = np.empty(len(features), np.float32)
+        for start in range(0, len(features), ROWS_PER_BLOCK):
+            margin[start:start + ROWS_PER_BLOCK] = self._margin(features[start:start + ROWS_PER_BLOCK])
+        if self.objective in SIGMOID:  # XGBoost's common::Sigmoid, in float32
+            return np.float32(1.0) / (expf(-margin) + np.float32(1.0))
+        return margin
+
+    def _margin(self, rows: np.ndarray) -> np.ndarray:
+        """Every tree walked for every row at once, on flat (tree, node) indexes, tree-major; the
+        rows feature-major, so that one tree's rows read a few features' contiguous columns."""
+        trees, width = self.leaf.shape
+        offsets = np.arange(trees, dtype=np.int32)[:, None] * width
+        node = np.repeat(offsets, len(rows), axis=1)                          # (trees, rows)
+        columns, missing = np.ascontiguousarray(rows.T).reshape(-1), bool(np.isnan(rows).any())
+        # where each node's feature column starts in ``columns``; the row is added per step
+        start = (self.feature.astype(np.int64) * len(rows)).reshape(-1)
+        row = np.arange(len(rows), dtype=np.int64)
+        threshold = self.threshold.reshape(-1)
+        # child[2k] / child[2k + 1]: node k's left / right child, as flat indexes
+        child = np.stack([self.left + offsets, self.right + offsets], axis=-1).reshape(-1)
+        for _ in range(self.depth):
+            value = columns.take(start.take(node) + row)
+            if missing:  # NaN compares false: it goes where default_left says
+                go_right = np.where(np.isnan(value), ~self.default_left.reshape(-1).take(node),
+                                    ~(value < threshold.take(node)))
+            else:
+                go_right = value >= threshold.take(node)
+            node = child.take(node * 2 + go_right)
+        leaves = self.leaf.reshape(-1).take(node)
+        margin = np.full(len(rows), self.base_margin, np.float32)
+        for tree in range(trees):  # float32, tree by tree: numpy's sum would add pairwise
+            margin += leaves[tree]
+        return margin
+
+
+def _depth(left: np.ndarray, right: np.ndarray) -> int:
+    """Edges on the longest root-to-leaf path."""
+    depth, level, frontier = 0, [0], True
+    while frontier:
+        children = [c for n in level for c in (left[n], right[n]) if c != -1]
+        frontier = bool(children)
+        depth += frontier
+        level = children
+    return depth
+
+
+def _base_margin(base_score: np.float32, objective: str) -> np.float32:
+    """The margin XGBoost starts from: ``-logf(1 / p - 1)`` for the logistic objectives."""
+    if objective in SIGMOID:
+        return np.float32(-_libm().logf(np.float32(1.0) / base_score - np.float32(1.0)))
+    return np.float32(base_score)
+
+
+def expf(values: np.ndarray) -> np.ndarray:
+    """The C library's ``expf`` of float32 ``values``, XGBoost's exponential, elementwise.
+
+    glibc's expf is within 0.502 ulp, not always the correctly rounded value that numpy's float64
+    exp rounded to float32 gives: the two differ only where the exact value lies within ~0.002 ulp
+    of halfway between two float32s, so only values near such a midpoint go to the C function.
+    """
+    exact = np.exp(values.astype(np.float64))
+    rounded = exact.astype(np.float32)
+    below = np.nextafter(rounded, np.float32(-np.inf)).astype(np.float64)
+    above = np.nextafter(rounded, np.float32(np.inf)).astype(np.float64)
+    here = rounded.astype(np.float64)
+    near = np.minimum(np.abs(exact - (here + below) / 2) / (here - below),
+                      np.abs(exact - (here + above) / 2) / (above - here)) < NEAR_HALFWAY
+    if near.any():
+        libm = _libm()
+        rounded[near] = [libm.expf(float(v)) for v in values[near]]
+    return rounded
+
+
+NEAR_HALFWAY = 0.01  # in float32 ulps: glibc's expf may round the other way within 0.002
+
+
+@functools.cache
+def _libm() -> ctypes.CDLL:
+    """The process's C math library (the one XGBoost's predictor calls), float32 functions typed."""
+    libm = ctypes.CDLL(None) if sys.platform != "win32" else ctypes.CDLL(ctypes.util.find_library("m"))
+    for name in ("expf", "logf"):
+        function = getattr(libm, name)
+        function.restype, function.argtypes = ctypes.c_float, [ctypes.c_float]
+    return libm
