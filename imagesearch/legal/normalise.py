@@ -176,8 +176,9 @@ def _is_letter(char: str) -> bool:
 
 
 def joined_readings(text: str) -> list[str]:
-    """The text with in-word junk left out, and with letters spelt one by one joined."""
-    return list(dict.fromkeys(r for r in [*without_junk(text), *spelt_out(text)] if r != text))
+    """The text with in-word junk left out, letters repeated three times or more cut, and letters
+    spelt one by one joined."""
+    return list(dict.fromkeys(r for r in [*without_junk(text), *squeezed(text), *spelt_out(text)] if r != text))
 
 
 def without_junk(text: str) -> list[str]:
@@ -191,9 +192,23 @@ def without_junk(text: str) -> list[str]:
     return list(dict.fromkeys(readings))
 
 
+# the one-letter words of the listed languages: only these may stand beside a spelt-out word
+# ("a k i d s", "e n f a n t à", "в д е т с а д у"); "g i r l s" is "girls", never "girl" + "s"
+ONE_LETTER_WORDS = frozenset("aiouyewzà" "авзиійкосуўя")
+
+
+def squeezed(text: str) -> list[str]:
+    """Readings with each run of three or more of one letter cut to one, then to two ("kiiiids" ->
+    "kids", "todddler" -> "toddler"); none when the text has no such run."""
+    run = re.compile(r"([^\W\d_])\1{2,}")
+    if not run.search(text):
+        return []
+    return list(dict.fromkeys([run.sub(r"\1", text), run.sub(r"\1\1", text)]))
+
+
 def spelt_out(text: str) -> list[str]:
     """Readings with each run of three or more single letters joined ("k i d s" -> "kids"); the
-    run's first or last letter may be a word of its own ("a k i d s", "e n f a n t à")."""
+    run's first or last letter may be a one-letter word of its own ("a k i d s", "e n f a n t à")."""
     pieces = [(m.group(), m.start(), m.end()) for m in re.finditer(r"[^\W_]+", text)]
     runs: list[tuple[int, int]] = []
     start = 0
@@ -210,7 +225,8 @@ def spelt_out(text: str) -> list[str]:
         lo, hi = pieces[first][1], pieces[last - 1][2]
         for cut_front, cut_back in ((0, 0), (1, 0), (0, 1), (1, 1)):
             word = letters[cut_front:len(letters) - cut_back]
-            if len(word) < 2:
+            cut = letters[:cut_front] + letters[len(letters) - cut_back:]
+            if len(word) < 2 or not set(cut.casefold()) <= ONE_LETTER_WORDS:
                 continue
             middle = " ".join(filter(None, [letters[:cut_front], word, letters[len(letters) - cut_back:]]))
             readings.append(text[:lo] + middle + text[hi:])
