@@ -130,6 +130,8 @@ def test_the_new_readings_keep_their_traps(text: str) -> None:
     "zerówka na wycieczce", "roczek Zosi", "zdjęcie z mojej pierwszej komunii", "dziewczynka z lalka",
     # English: letters repeated, a month age written "m.o."
     "kiiiids in a paddling pool", "babyyyy's first steps", "todddler with a teddy bear", "twins, 9 m.o.",
+    # letters with a stroke or without a dot read plainly; more diminutives
+    "bøy on a bike", "gırl on a swing", "Knäblein im Bett", "Jungchen im Sand", "wnusia z babcią",
 ])
 def test_dev3_readings_are_blocked(text: str) -> None:
     assert RULE.check(text).blocked, text
@@ -142,7 +144,9 @@ def test_dev3_readings_are_blocked(text: str) -> None:
     "çocuk oto koltuğu modelleri", "18 yaşına giren kızın doğum günü partisi", "kocam grip olunca tam bir 👶",
     "zlot maluchów w Bielsku", "pędraki w ogrodzie, szkodniki trawnika", "urwisko nad morzem",
     "16-latka na koncercie", "rok temu, roczek minął", "piwo zerówka",
-    "g i r l s night out", "c h i l d s pose", "shhh, a quiet library", "200 m o",
+    "g i r l s night out", "c h i l d s pose", "shhh, a quiet library", "200 m o", "jungle gym",
+    "son-in-law at the grill", "Teenage Mutant Ninja Turtles figures", "figurka Dzieciątka w szopce",
+    "jajko Kinder z figurką",
 ])
 def test_dev3_readings_keep_their_traps(text: str) -> None:
     assert not RULE.check(text).blocked, (text, RULE.check(text))
@@ -249,8 +253,8 @@ def test_the_forms_file_holds_what_the_libraries_give() -> None:
 
 # figures measured on the held-out rows (docs/legal.md, "Other languages"); a change that lowers
 # one fails here
-EVAL_FLOORS = {"de": (0.90, 0.98), "fr": (0.98, 0.93), "es": (0.98, 0.93), "it": (0.96, 0.96), "pt": (0.98, 0.93),
-               "pl": (0.94, 0.94), "tr": (0.92, 0.94), "uk": (0.96, 0.98), "be": (0.96, 0.91), "kk": (0.96, 0.94),
+EVAL_FLOORS = {"de": (0.92, 0.98), "fr": (0.98, 0.93), "es": (0.98, 0.93), "it": (0.96, 0.96), "pt": (0.98, 0.93),
+               "pl": (0.96, 0.96), "tr": (0.92, 0.94), "uk": (0.96, 0.98), "be": (0.96, 0.91), "kk": (0.96, 0.94),
                "ru": (0.98, 0.94), "ru-latn": (1.0, 0.94), "en-disguised": (0.94, 0.92)}
 
 

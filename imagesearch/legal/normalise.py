@@ -11,7 +11,9 @@ and a property test over disguised child texts):
    characters become spaces.
 3. A capital I inside an otherwise lower-case word is an l or an i in disguise ("girI"): read
    before case folding, which would lose it.
-4. Case folding.
+4. Case folding, and the Latin letters with a stroke or without a dot that NFKD keeps whole
+   read plainly ("bøy", "gırl", "chłopiec" -> "boy", "girl", "chlopiec"), as a keyboard without
+   them would type them.
 5. Mixed-script words (Latin and Cyrillic or Greek letters in one word) are mapped letter by
    letter into one script through Unicode's confusables table (``confusable_homoglyphs``):
    "gіrl" with a Cyrillic і becomes "girl", "мaльчик" with a Latin a becomes "мальчик".
@@ -31,6 +33,7 @@ SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
 # digits and signs that imitate letters inside a word; "1" is ambiguous (l or i), as is "I"
 LOOKALIKE_DIGITS = {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 AMBIGUOUS = "\ue000"  # a private-use placeholder for "l or i", resolved in variants()
+STROKED = str.maketrans({"ø": "o", "ı": "i", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t", "ƀ": "b", "ɨ": "i"})
 
 
 def variants(text: str) -> tuple[str, ...]:
@@ -51,12 +54,13 @@ def normalise(text: str) -> str:
 
 
 def _fold(text: str) -> str:
-    """Steps 1-4 and 6: NFKC, invisible characters, capital I, case folding, digits as letters."""
+    """Steps 1-4 and 6: NFKC, invisible characters, capital I, case folding and stroked letters,
+    digits as letters."""
     text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
     text = unicodedata.normalize("NFC", "".join(_visible(char, prev) for prev, char in zip(" " + text, text)))
     text = " ".join(_mark_capital_i(word) for word in text.split(" "))
     return "".join(_letters_for_digits(piece) if any(c.isalpha() for c in piece) else piece
-                   for piece in _words_and_gaps(text.casefold()))
+                   for piece in _words_and_gaps(text.casefold().translate(STROKED)))
 
 
 CYRILLIC_MARKS = ("\u0306", "\u0308")  # breve (й) and diaeresis (ё): letters, not accents
