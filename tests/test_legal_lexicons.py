@@ -116,6 +116,42 @@ def test_the_new_readings_keep_their_traps(text: str) -> None:
     assert not RULE.check(text).blocked, (text, RULE.check(text))
 
 
+# ------------------------------------------------------------------------------ recall mechanisms (dev3)
+@pytest.mark.parametrize("text", [
+    # German diminutives of the person nouns (-chen, -lein, -le, -erl), grades and groups
+    "Töchterlein im Taufkleid", "Bübchen am Strand", "Maderl mit Blumenkranz", "unser Söhnle beim Baden",
+    "Kinderfasching Gruppenfoto", "Kleinkindschwimmen im Hallenbad", "Kita-Gruppe im Wald",
+    "kleine Enkelin auf Opas Schoß", "Straßenkinder in Bukarest", "zwei Buam auf der Wiese",
+    # Turkish: "yavru" with my/our, the diminutive; starting school; a suffix chain on a mutated stem
+    "yavrumun ilk karnesi", "yavrularımız parkta", "yavrucak uyuyor", "torunum ilkokula başladı",
+    "kucuk kiz bebegiyle oynuyor", "çocuğumun doğum günü",
+    # Polish diminutives and child words, also typed without Polish letters
+    "bobasek w śpiochach", "synuś śpi", "synus spi z misiem", "łobuziak z procą", "urwis na drzewie",
+    "zerówka na wycieczce", "roczek Zosi", "zdjęcie z mojej pierwszej komunii", "dziewczynka z lalka",
+    # English: letters repeated, a month age written "m.o."
+    "kiiiids in a paddling pool", "babyyyy's first steps", "todddler with a teddy bear", "twins, 9 m.o.",
+    # letters with a stroke or without a dot read plainly; more diminutives
+    "bøy on a bike", "gırl on a swing", "Knäblein im Bett", "Jungchen im Sand", "wnusia z babcią",
+])
+def test_dev3_readings_are_blocked(text: str) -> None:
+    assert RULE.check(text).blocked, text
+
+
+@pytest.mark.parametrize("text", [
+    "Kindle Paperwhite", "Berliner Kindl", "erwachsene Töchterlein", "Knirps Taschenschirm schwarz",
+    "achtjähriger Single Malt", "Mädelsabend in der Bar",
+    "köpek yavruları", "yavru kuşlar", "yavru vatan", "kedi yavrum uyuyor", "dokuz aylık hamile kadın",
+    "çocuk oto koltuğu modelleri", "18 yaşına giren kızın doğum günü partisi", "kocam grip olunca tam bir 👶",
+    "zlot maluchów w Bielsku", "pędraki w ogrodzie, szkodniki trawnika", "urwisko nad morzem",
+    "16-latka na koncercie", "rok temu, roczek minął", "piwo zerówka",
+    "g i r l s night out", "c h i l d s pose", "shhh, a quiet library", "200 m o", "jungle gym",
+    "son-in-law at the grill", "Teenage Mutant Ninja Turtles figures", "figurka Dzieciątka w szopce",
+    "jajko Kinder z figurką",
+])
+def test_dev3_readings_keep_their_traps(text: str) -> None:
+    assert not RULE.check(text).blocked, (text, RULE.check(text))
+
+
 # ------------------------------------------------------------------------------ #32
 SEPARATORS = ([chr(c) for c in range(0x20)] + [chr(c) for c in range(0x7f, 0xa0)]
               + [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) in ("Cf", "Zs")]
@@ -217,8 +253,8 @@ def test_the_forms_file_holds_what_the_libraries_give() -> None:
 
 # figures measured on the held-out rows (docs/legal.md, "Other languages"); a change that lowers
 # one fails here
-EVAL_FLOORS = {"de": (0.90, 0.98), "fr": (0.98, 0.93), "es": (0.98, 0.93), "it": (0.96, 0.96), "pt": (0.98, 0.93),
-               "pl": (0.94, 0.94), "tr": (0.92, 0.94), "uk": (0.96, 0.98), "be": (0.96, 0.91), "kk": (0.96, 0.94),
+EVAL_FLOORS = {"de": (0.92, 0.98), "fr": (0.98, 0.93), "es": (0.98, 0.93), "it": (0.96, 0.96), "pt": (0.98, 0.93),
+               "pl": (0.96, 0.96), "tr": (0.92, 0.94), "uk": (0.96, 0.98), "be": (0.96, 0.91), "kk": (0.96, 0.94),
                "ru": (0.98, 0.94), "ru-latn": (1.0, 0.94), "en-disguised": (0.94, 0.92)}
 
 

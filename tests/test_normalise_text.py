@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from imagesearch.legal.normalise import normalise, variants
+from imagesearch.legal.normalise import normalise, spelt_out, squeezed, variants
 
 
 @pytest.mark.parametrize("disguised, plain", [
@@ -28,6 +28,9 @@ from imagesearch.legal.normalise import normalise, variants
     ("ма́льчик", "мальчик"),                     # a stress mark
     ("Niño", "nino"),                            # accents
     ("МАЛЫШ", "малыш"),
+    ("bøy", "boy"),                              # a stroke NFKD keeps (ø, ł, đ)
+    ("gırl", "girl"),                            # a dotless i
+    ("CHŁOPIEC", "chlopiec"),
 ])
 def test_a_disguise_reads_as_the_plain_word(disguised: str, plain: str) -> None:
     assert plain in variants(disguised)
@@ -52,3 +55,14 @@ def test_control_characters_separate_words() -> None:
 
 def test_cyrillic_letters_with_marks_of_their_own_stay() -> None:
     assert variants("Малыш с ёлкой и мальчишкой") == ("малыш с ёлкой и мальчишкой",)
+
+
+def test_letters_repeated_three_times_or_more_are_cut_to_one_and_to_two() -> None:
+    assert squeezed("kiiiids and a todddler") == ["kids and a todler", "kiids and a toddler"]
+    assert squeezed("a little kid, shh") == []
+
+
+def test_spelt_out_words_are_cut_only_at_a_one_letter_word() -> None:
+    assert "a kids" in spelt_out("a k i d s")
+    assert "girls night out" in spelt_out("g i r l s night out")
+    assert "girl s night out" not in spelt_out("g i r l s night out")

@@ -59,12 +59,16 @@ class AgeRule:
         return " ".join(tokens[number[1]:end])
 
     def _yo(self, tokens: list[str], i: int) -> str | None:
-        """"5yo", "5 y o"."""
-        if not (tokens[i] == "yo" or (tokens[i] == "y" and tokens[i + 1:i + 2] == ["o"])):
+        """"5yo", "5 y o", and in months "9 m.o." ("9 m o")."""
+        if tokens[i] == "m" and tokens[i + 1:i + 2] == ["o"]:
+            years = self.units.get("month", 1 / 12)
+        elif tokens[i] == "yo" or (tokens[i] == "y" and tokens[i + 1:i + 2] == ["o"]):
+            years = 1.0
+        else:
             return None
         end = i + 1 if tokens[i] == "yo" else i + 2
         number = number_before(tokens, i)
-        if number is None or number[0] >= self.min_allowed_age or self._about_non_person(tokens, end):
+        if number is None or number[0] * years >= self.min_allowed_age or self._about_non_person(tokens, end):
             return None
         return " ".join(tokens[number[1]:end])
 

@@ -119,6 +119,7 @@ def apply_legal_rules(pairs: pd.DataFrame, captions: pd.DataFrame, queries: pd.D
         "language_sets": scores_by_set(policy.check_text, "eval"),
         "language_sets_dev": scores_by_set(policy.check_text, "dev"),
         "language_sets_dev2": scores_by_set(policy.check_text, "dev2"),
+        "language_sets_dev3": scores_by_set(policy.check_text, "dev3"),
         "uncovered_language": {
             "policy": params.uncovered_language,
             "dataset_texts_uncovered": int(sum(uncovered(t) is not None

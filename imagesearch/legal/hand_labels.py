@@ -5,8 +5,8 @@ rule in ``hand_labels.md``), ``hand_labels_ru.csv`` (Russian texts written for t
 in ``hand_labels_ru.md``), ``probes_multilingual.csv`` (German, Spanish, French, Ukrainian
 probes, written before the language lists and kept as an extra held-out set) and
 ``language_sets/<set>.csv`` (one hand-written set per language, rule in its README: ``eval`` rows
-held out, ``dev`` rows studied while the lists were written, ``dev2`` rows written later by a
-second writer for six sets and studied too). A missing or malformed file is an error naming the file: a silent skip would hide the
+held out, ``dev`` rows studied while the lists were written, ``dev2`` and ``dev3`` rows written later by a
+second and a third writer for some sets and studied too). A missing or malformed file is an error naming the file: a silent skip would hide the
 rule's precision.
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ def scores_by_language(check: Callable[[str], Any]) -> dict[str, Any]:
 
 
 def load_language_set(name: str) -> pd.DataFrame:
-    """One hand-written set: text_id, lang, split (eval/dev/dev2), child, kind, text."""
+    """One hand-written set: text_id, lang, split (eval/dev/dev2/dev3), child, kind, text."""
     return load_hand_labels(LANGUAGE_SETS_DIR / f"{name}.csv", ("text_id", "lang", "split", "child", "kind", "text"))
 
 
@@ -73,7 +73,7 @@ def scores_by_set(check: Callable[[str], Any], split: str = "eval") -> dict[str,
         if (LANGUAGE_SETS_DIR / f"{name}.csv").is_file():
             frame = load_language_set(name)
             frame = frame[frame["split"] == split]
-            if frame.empty:  # dev2 rows exist for some sets only
+            if frame.empty:  # dev2/dev3 rows exist for some sets only
                 continue
             scores[name] = binary_scores(frame["child"].to_numpy(), np.array([check(t).blocked for t in frame["text"]]))
     return scores

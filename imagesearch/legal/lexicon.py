@@ -102,6 +102,7 @@ class Lexicon:
     numbers: Mapping[str, float]
     max_grade: int
     non_persons: frozenset[str]
+    adult_age_before: int = 3   # how far before a term an adult age vetoes it (characters)
     proper_noun_apostrophe: bool = False
     kazakh_fold: bool = False
     fuzzy: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a form, or one deletion of it -> forms
@@ -262,7 +263,8 @@ class Lexicon:
     def _adult_age_beside(self, text: str, ages: list, start: int, end: int) -> bool:
         """An age of 16 or more right after or before a term ("hijo de 40 años", "Sohn (40)")."""
         for _, value, a, b in ages:
-            if value is not None and value >= MIN_ADULT_AGE and (0 <= a - end <= 12 or 0 <= start - b <= 3):
+            if value is not None and value >= MIN_ADULT_AGE and (0 <= a - end <= 12
+                                                                 or 0 <= start - b <= self.adult_age_before):
                 return True
         bare = _BARE_ADULT_AGE.match(text[end:end + 16])
         return bool(bare and int(bare.group(1)) >= MIN_ADULT_AGE)
@@ -343,6 +345,7 @@ def load_lexicon(lang: str) -> Lexicon:
         markers=frozenset(fold_word(str(m), lang) for m in config.get("markers") or []),
         age_patterns=tuple(patterns), numbers={**prefixes, **ordinals, **numbers}, max_grade=int(age.get("max_grade", 9)),
         non_persons=frozenset(fold_word(str(w), lang) for w in age.get("non_persons") or []),
+        adult_age_before=int(age.get("adult_age_before", 3)),
         proper_noun_apostrophe=config.get("apostrophe") == "proper_noun",
         kazakh_fold=bool(config.get("kazakh_fold")), plural_match=bool(config.get("plural_match")))
     anchors = dict(terms)

@@ -127,7 +127,7 @@ CHILD_EMOJI = {"\U0001F476": "baby", "\U0001F466": "boy", "\U0001F467": "girl", 
 FEEDING_BABY = re.compile("[\U0001F9D1\U0001F469\U0001F468][\U0001F3FB-\U0001F3FF]?\U0001F37C")  # 🧑‍🍼
 # a child emoji as a figure of speech or beside a party for adults ("crying like a 👶", "👶🎀 baby shower")
 FIGURATIVE = re.compile(
-    r"(?:like an?|wie ein|comme une?|como una?|come una?|jak|как|як|сияқты|gibi|baby ?shower|"
+    r"(?:like an?|wie ein|comme une?|como una?|come una?|jak|как|як|сияқты|gibi|tam bir|baby ?shower|"
     r"бэби ?шауэр|бейби ?шауэр|бэйбі ?шаўэр|бебі ?шауер|baby-?party|cha de bebe|fralda)", re.IGNORECASE)
 
 

@@ -11,7 +11,9 @@ and a property test over disguised child texts):
    characters become spaces.
 3. A capital I inside an otherwise lower-case word is an l or an i in disguise ("girI"): read
    before case folding, which would lose it.
-4. Case folding.
+4. Case folding, and the Latin letters with a stroke or without a dot that NFKD keeps whole
+   read plainly ("bøy", "gırl", "chłopiec" -> "boy", "girl", "chlopiec"), as a keyboard without
+   them would type them.
 5. Mixed-script words (Latin and Cyrillic or Greek letters in one word) are mapped letter by
    letter into one script through Unicode's confusables table (``confusable_homoglyphs``):
    "gіrl" with a Cyrillic і becomes "girl", "мaльчик" with a Latin a becomes "мальчик".
@@ -31,6 +33,7 @@ SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
 # digits and signs that imitate letters inside a word; "1" is ambiguous (l or i), as is "I"
 LOOKALIKE_DIGITS = {"0": "o", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 AMBIGUOUS = "\ue000"  # a private-use placeholder for "l or i", resolved in variants()
+STROKED = str.maketrans({"ø": "o", "ı": "i", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t", "ƀ": "b", "ɨ": "i"})
 
 
 def variants(text: str) -> tuple[str, ...]:
@@ -51,12 +54,13 @@ def normalise(text: str) -> str:
 
 
 def _fold(text: str) -> str:
-    """Steps 1-4 and 6: NFKC, invisible characters, capital I, case folding, digits as letters."""
+    """Steps 1-4 and 6: NFKC, invisible characters, capital I, case folding and stroked letters,
+    digits as letters."""
     text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
     text = unicodedata.normalize("NFC", "".join(_visible(char, prev) for prev, char in zip(" " + text, text)))
     text = " ".join(_mark_capital_i(word) for word in text.split(" "))
     return "".join(_letters_for_digits(piece) if any(c.isalpha() for c in piece) else piece
-                   for piece in _words_and_gaps(text.casefold()))
+                   for piece in _words_and_gaps(text.casefold().translate(STROKED)))
 
 
 CYRILLIC_MARKS = ("\u0306", "\u0308")  # breve (й) and diaeresis (ё): letters, not accents
@@ -177,8 +181,9 @@ def _is_letter(char: str) -> bool:
 
 
 def joined_readings(text: str) -> list[str]:
-    """The text with in-word junk left out, and with letters spelt one by one joined."""
-    return list(dict.fromkeys(r for r in [*without_junk(text), *spelt_out(text)] if r != text))
+    """The text with in-word junk left out, letters repeated three times or more cut, and letters
+    spelt one by one joined."""
+    return list(dict.fromkeys(r for r in [*without_junk(text), *squeezed(text), *spelt_out(text)] if r != text))
 
 
 def without_junk(text: str) -> list[str]:
@@ -192,9 +197,23 @@ def without_junk(text: str) -> list[str]:
     return list(dict.fromkeys(readings))
 
 
+# the one-letter words of the listed languages: only these may stand beside a spelt-out word
+# ("a k i d s", "e n f a n t à", "в д е т с а д у"); "g i r l s" is "girls", never "girl" + "s"
+ONE_LETTER_WORDS = frozenset("aiouyewzà" "авзиійкосуўя")
+
+
+def squeezed(text: str) -> list[str]:
+    """Readings with each run of three or more of one letter cut to one, then to two ("kiiiids" ->
+    "kids", "todddler" -> "toddler"); none when the text has no such run."""
+    run = re.compile(r"([^\W\d_])\1{2,}")
+    if not run.search(text):
+        return []
+    return list(dict.fromkeys([run.sub(r"\1", text), run.sub(r"\1\1", text)]))
+
+
 def spelt_out(text: str) -> list[str]:
     """Readings with each run of three or more single letters joined ("k i d s" -> "kids"); the
-    run's first or last letter may be a word of its own ("a k i d s", "e n f a n t à")."""
+    run's first or last letter may be a one-letter word of its own ("a k i d s", "e n f a n t à")."""
     pieces = [(m.group(), m.start(), m.end()) for m in re.finditer(r"[^\W_]+", text)]
     runs: list[tuple[int, int]] = []
     start = 0
@@ -211,7 +230,8 @@ def spelt_out(text: str) -> list[str]:
         lo, hi = pieces[first][1], pieces[last - 1][2]
         for cut_front, cut_back in ((0, 0), (1, 0), (0, 1), (1, 1)):
             word = letters[cut_front:len(letters) - cut_back]
-            if len(word) < 2:
+            cut = letters[:cut_front] + letters[len(letters) - cut_back:]
+            if len(word) < 2 or not set(cut.casefold()) <= ONE_LETTER_WORDS:
                 continue
             middle = " ".join(filter(None, [letters[:cut_front], word, letters[len(letters) - cut_back:]]))
             readings.append(text[:lo] + middle + text[hi:])

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from imagesearch.legal import age_rule, lexicon_rule, russian, terms_rule, translit  # noqa: F401
 from imagesearch.legal.lexicon import AGES, FUZZY
 from imagesearch.legal.lexicon_rule import comparable, is_term_word
-from imagesearch.legal.normalise import pair_joins, spelt_out, variants, without_junk
+from imagesearch.legal.normalise import pair_joins, spelt_out, squeezed, variants, without_junk
 from imagesearch.legal.rules import ALLOWED, TEXT_RULES, TextRuleComponent, Verdict
 from imagesearch.legal.tokens import Tokenizer
 from imagesearch.legal.translit import to_cyrillic
@@ -71,7 +71,7 @@ class TextRule:
         verdict = self._verdict(text, tuple(r for r in self.rules if getattr(r, "second_pass", False)))
         if verdict.blocked:
             return verdict
-        for reading in without_junk(text):
+        for reading in [*without_junk(text), *squeezed(text)]:
             if (verdict := self._joined_verdict(text, reading)).blocked:
                 return verdict
         token = FUZZY.set(False)  # a word spelt out or joined across a space is read as written
