@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from imagesearch.cluster import WORKER_DASK_ENV
+
 
 def start_scheduler(folder: Path) -> tuple[str, subprocess.Popen]:
     """``dask scheduler`` on a free loopback port; returns its address once it listens."""
@@ -26,14 +28,17 @@ def start_scheduler(folder: Path) -> tuple[str, subprocess.Popen]:
 
 
 def start_worker(address: str, folder: Path, python: list[str] | None = None,
-                 env: dict[str, str] | None = None, nanny: bool = True) -> subprocess.Popen:
-    """One ``dask worker`` process of one thread, started in ``folder`` (not the repo)."""
+                 env: dict[str, str] | None = None, nanny: bool = True, as_documented: bool = True) -> subprocess.Popen:
+    """One ``dask worker`` process of one thread, started in ``folder`` (not the repo), with the
+    environment docs/cluster.md gives workers (``as_documented`` False: Dask's defaults)."""
     command = (python or [sys.executable]) + ["-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
                                               "--no-dashboard", "--local-directory", str(folder)]
     if not nanny:
         command.append("--no-nanny")
     env = dict(os.environ if env is None else env, OPENBLAS_CORETYPE="Haswell", HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1")  # docs/cluster.md, "Workers"
+    if as_documented:
+        env.update(WORKER_DASK_ENV)
     return subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import yaml
 
-from imagesearch.cluster import (ENV, MIN_TASKS, ClusterTaskError, chunk_slices, cluster_client, connect,
-                                 scheduler_spec)
+from imagesearch.cluster import (ENV, MALLOC_TRIM, MIN_TASKS, ClusterTaskError, chunk_slices, cluster_client,
+                                 connect, scheduler_spec)
 from tests.loopback_cluster import start_scheduler, start_worker, stop
 from tests.pipeline_repo import dvc, environment, make_pipeline_repo, set_param
 
@@ -170,6 +170,33 @@ def test_a_scheduler_without_workers_is_a_clear_error(tmp_path: Path, monkeypatc
                 pass
     finally:
         stop([scheduler])
+
+
+def test_workers_run_with_glibcs_malloc_defaults_or_are_named_in_a_warning(tmp_path: Path, monkeypatch,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_, which makes every large array fault its pages in
+    again: local:N workers and workers started as docs/cluster.md says run without it; a worker
+    started with Dask's defaults is named in a warning that gives the fix."""
+    monkeypatch.setenv(ENV, "local:1")
+    with cluster_client(tmp_path) as client:
+        assert list(client.run(os.getenv, MALLOC_TRIM).values()) == [None]
+    address, scheduler = start_scheduler(tmp_path)
+    workers = [start_worker(address, tmp_path), start_worker(address, tmp_path, as_documented=False)]
+    try:
+        from dask.distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=120)
+            trims = sorted(str(v) for v in client.run(os.getenv, MALLOC_TRIM).values())
+        assert trims == ["65536", "None"]
+        monkeypatch.setenv(ENV, address)
+        with caplog.at_level("WARNING", logger="imagesearch.cluster"), cluster_client(tmp_path):
+            pass
+    finally:
+        stop([*workers, scheduler])
+    warned = [r.getMessage() for r in caplog.records if MALLOC_TRIM in r.getMessage()]
+    assert len(warned) == 1 and warned[0].count("tcp://127.0.0.1:") == 1, warned
+    assert "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON" in warned[0]
 
 
 def kill_a_worker_running(address: str, task_name: str, killed: list[str], wait_s: float = 120) -> None:
