@@ -304,6 +304,43 @@ def test_a_worker_killed_mid_align_queries_leaves_the_same_query_map(tmp_path: P
         json.loads((built_repo / paths.ALIGNMENT_METRICS).read_text()), sort_keys=True)
 
 
+def test_the_two_stage_index_built_on_a_cluster_is_the_same_bytes(search_index, tmp_path: Path, monkeypatch,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    """Past index.two_stage_from (forced down to 1 here) the chunks' image sides are cluster tasks:
+    the two-stage folder is the in-process one byte for byte, and the sides come back in catalog
+    order however many rounds of tasks they take."""
+    import pandas as pd
+
+    from imagesearch.cluster import tasks
+    from imagesearch.embedding.vectors import load_vectors
+    from imagesearch.modeling.relevance import RelevanceModel
+    from imagesearch.params import SearchParams
+    from imagesearch.serving.index import IndexParts, build_index, image_sides
+
+    work = search_index.work
+    image_set = load_vectors(work / "images.npz")
+    images = pd.DataFrame({"image": list(image_set.ids), "path": [f"/catalog/{name}" for name in image_set.ids]})
+    parts = IndexParts(work / "model", work / "text_encoder")
+    search = SearchParams(two_stage_from=1, candidates=len(images))
+    build_index(tmp_path / "here", parts, images, image_set, set(), search)
+    model = RelevanceModel.load(parts.model)
+    here = list(image_sides(model, image_set.vectors, chunk=2))
+    assert len(here) > 8  # more than one round of tasks
+    monkeypatch.setenv(ENV, "local:2")
+    with tasks(tmp_path) as runner:
+        manifest = build_index(tmp_path / "cluster", parts, images, image_set, set(), search, runner=runner)
+        there = list(image_sides(model, image_set.vectors, runner, chunk=2))
+    assert "index: two-stage image side (cluster): 100%" in capsys.readouterr().err
+    assert manifest["search"] == "two_stage"
+    written = sorted(p.relative_to(tmp_path / "here") for p in (tmp_path / "here").rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(tmp_path / "cluster") for p in (tmp_path / "cluster").rglob("*") if p.is_file())
+    assert [str(name) for name in written
+            if (tmp_path / "here" / name).read_bytes() != (tmp_path / "cluster" / name).read_bytes()] == []
+    assert len(there) == len(here)
+    for a, b in zip(here, there):
+        assert all(getattr(a, field).tobytes() == getattr(b, field).tobytes() for field in a.__dataclass_fields__)
+
+
 @pytest.mark.parametrize("count, most", [(0, 4), (1, 4), (7, 64), (24, 2), (500, 64), (100_000, 4096)])
 def test_chunks_are_a_function_of_the_count_alone(count: int, most: int) -> None:
     parts = chunk_slices(count, most)
