@@ -50,3 +50,41 @@ def stop(processes: list[subprocess.Popen]) -> None:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def hold_first_task(client, task_name: str, claim: Path) -> str:
+    """Register a worker plugin that holds the first worker about to run a task whose key contains
+    ``task_name``, before the task starts, and writes that worker's PID to ``claim``: a test can then
+    kill it mid-task by its PID however short the task is. Returns the plugin's name (unregister it)."""
+    import cloudpickle
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers need not import tests/
+
+    class HoldFirstTask(WorkerPlugin):
+        def __init__(self, task_name: str, claim: str, hold_s: float = 300.0) -> None:
+            self.task_name, self.claim, self.hold_s = task_name, claim, hold_s
+
+        def transition(self, key, start, finish, **kwargs) -> None:
+            if finish != "executing" or self.task_name not in str(key):
+                return
+            try:  # created exclusively: one worker is held, the others (and the rerun) go on
+                handle = os.open(self.claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                return
+            os.write(handle, str(os.getpid()).encode())
+            os.close(handle)
+            time.sleep(self.hold_s)  # the worker's event loop too: it neither runs nor reports
+
+    name = f"hold-{task_name}"
+    client.register_plugin(HoldFirstTask(task_name, str(claim)), name=name)
+    return name
+
+
+def held_worker_pid(claim: Path, wait_s: float = 300.0) -> int:
+    """The PID that :func:`hold_first_task` wrote, once a worker is held."""
+    deadline = time.monotonic() + wait_s
+    while not (claim.is_file() and claim.read_text().strip()):
+        assert time.monotonic() < deadline, f"no worker started a task within {wait_s:g} s"
+        time.sleep(0.05)
+    return int(claim.read_text())

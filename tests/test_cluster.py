@@ -19,7 +19,7 @@ import yaml
 
 from imagesearch.cluster import (ENV, MALLOC_TRIM, MIN_TASKS, ClusterTaskError, chunk_slices, cluster_client,
                                  connect, scheduler_spec)
-from tests.loopback_cluster import start_scheduler, start_worker, stop
+from tests.loopback_cluster import held_worker_pid, hold_first_task, start_scheduler, start_worker, stop
 from tests.pipeline_repo import dvc, environment, make_pipeline_repo, set_param
 
 pytestmark = pytest.mark.slow
@@ -339,6 +339,38 @@ def test_the_two_stage_index_built_on_a_cluster_is_the_same_bytes(search_index, 
     assert len(there) == len(here)
     for a, b in zip(here, there):
         assert all(getattr(a, field).tobytes() == getattr(b, field).tobytes() for field in a.__dataclass_fields__)
+
+
+@pytest.mark.parametrize("stage, task", [("evaluate", "score_on_worker"), ("index", "image_side_on_worker")])
+def test_a_worker_killed_mid_evaluate_or_index_leaves_the_same_outputs(stage: str, task: str, tmp_path: Path,
+                                                                        built_repo: Path, loopback_scheduler: str) -> None:
+    """The stage's tasks take milliseconds, so the first one is held on its worker before it starts
+    (a worker plugin) until the test SIGKILLs that worker by its PID: the scheduler reruns the task
+    on the other worker, and the stage, run by `dvc repro`, writes the in-process bytes."""
+    from dask.distributed import Client
+
+    repo = tmp_path / "repo"
+    shutil.copytree(built_repo, repo, symlinks=True)
+    reference = output_bytes(repo)
+    claim = tmp_path / "held"
+    with Client(loopback_scheduler, timeout="30s") as client:
+        plugin = hold_first_task(client, task, claim)
+        try:
+            env = dict(environment(repo), **{ENV: loopback_scheduler})
+            with open(tmp_path / "repro.log", "w") as log:
+                run = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "-f", "-s", stage], cwd=repo,
+                                       env=env, stdout=log, stderr=subprocess.STDOUT)
+                try:
+                    os.kill(held_worker_pid(claim), signal.SIGKILL)
+                    returncode = run.wait(timeout=600)
+                finally:
+                    run.kill()  # a no-op once it has ended
+        finally:
+            client.unregister_worker_plugin(plugin)
+        client.wait_for_workers(2, timeout=120)  # the nanny restarts the killed one
+    assert returncode == 0, (tmp_path / "repro.log").read_text()[-3000:]
+    after = output_bytes(repo)
+    assert [name for name in reference if after.get(name) != reference[name]] == []
 
 
 @pytest.mark.parametrize("count, most", [(0, 4), (1, 4), (7, 64), (24, 2), (500, 64), (100_000, 4096)])
