@@ -81,7 +81,8 @@ DISTRIBUTED_STAGES = ["validate", "embed_images", "embed_texts", "align_queries"
 #: running in its own process would not).
 CLUSTER_BARS = ("check images (cluster): 100%", "embed images (efficientnet-lite1, cluster): 100%",
                 "embed texts (minilm, cluster): 100%", "align queries (multilingual USE) (cluster): 100%",
-                "cross-validation (cluster): 100%", "score test queries (joint model) (cluster): 100%",
+                "cross-validation (cluster): 100%", "final fits (cluster): 100%",
+                "score test queries (joint model) (cluster): 100%",
                 "score test queries (raw model) (cluster): 100%", "index: image side (cluster): 100%")
 
 

@@ -88,6 +88,12 @@ class TrainingSet:
     target: np.ndarray        # (n,) in [0, 1]
     weight: np.ndarray        # (n,)
 
+    @staticmethod
+    def rows_at_most(pairs: pd.DataFrame, negatives_per_caption: int = 0) -> int:
+        """An upper bound of :meth:`build`'s row count, without building (sampled negatives that
+        hit a judged pair or the caption's own image are dropped there)."""
+        return len(pairs) + negatives_per_caption * int(pairs["query_id"].nunique())
+
     @classmethod
     def build(cls, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
               weights: dict[str, float], negatives_per_caption: int = 0, seed: int = 0) -> "TrainingSet":
@@ -123,6 +129,19 @@ class TrainingSet:
         return cls(images=image_set.take(image_ids), texts=text_set.take(list(captions["query_id"])),
                    own_image=own_image, pair_image=pair_image, pair_text=pair_text, target=target,
                    weight=weight)
+
+
+def dump_by_value(value: Any, path: Path) -> None:
+    """``joblib.dump(value, path)`` without pickle's memo, so that the bytes are a function of the
+    values alone. With the memo they also depend on which equal objects (strings, numpy dtypes)
+    this process happens to share, and a model fitted on a cluster worker arrives unpickled,
+    sharing fewer of them than one fitted here: the same model, other bytes."""
+    from joblib.numpy_pickle import NumpyPickler
+
+    with open(path, "wb") as handle:
+        pickler = NumpyPickler(handle)
+        pickler.fast = True  # no memo (the space holds no reference cycles)
+        pickler.dump(value)
 
 
 def _take(side: Any, rows: np.ndarray) -> Any:
@@ -241,7 +260,7 @@ class RelevanceModel:
         with atomic_path(folder) as tmp:
             tmp.mkdir()
             (tmp / "config.json").write_text(json.dumps(asdict(self.config), indent=2, sort_keys=True))
-            joblib.dump(self.space, tmp / "space.joblib")
+            dump_by_value(self.space, tmp / "space.joblib")
             self.booster.save_model(tmp / "booster.json")
 
     @classmethod
