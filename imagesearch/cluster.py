@@ -38,6 +38,14 @@ ENV = "IMAGESEARCH_SCHEDULER"
 #: Seconds to reach a scheduler and to see at least one worker there (Dask's default is 30 s).
 CONNECT_TIMEOUT_S = 10.0
 PACKAGE = "imagesearch"
+#: Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (its config
+#: ``distributed.nanny.pre-spawn-environ``). Setting it turns glibc's adaptive mmap threshold off:
+#: every array over 128 KiB is then a fresh mmap whose pages fault in again, and the image encoder
+#: spent about half its CPU time in the kernel. Workers started here get glibc's defaults, as a
+#: stage run without a cluster has them; :func:`check_workers` warns about others.
+MALLOC_TRIM = "MALLOC_TRIM_THRESHOLD_"
+#: The same for ``dask worker`` processes: this in their environment (docs/cluster.md, "Workers").
+WORKER_DASK_ENV = {"DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": '{"%s": None}' % MALLOC_TRIM}
 
 
 class ClusterTaskError(RuntimeError):
@@ -99,7 +107,8 @@ def _worker_view(folder: str) -> dict[str, Any]:
 
     return {"package": importlib.util.find_spec("imagesearch") is not None,
             "folder": os_on_worker.path.isdir(folder),
-            "blas": os_on_worker.environ.get("OPENBLAS_CORETYPE", "")}
+            "blas": os_on_worker.environ.get("OPENBLAS_CORETYPE", ""),
+            "malloc_trim": os_on_worker.environ.get("MALLOC_TRIM_THRESHOLD_", "")}
 
 
 def check_workers(client: Any, folder: Path, timeout_s: float = CONNECT_TIMEOUT_S) -> int:
@@ -134,6 +143,12 @@ def check_workers(client: Any, folder: Path, timeout_s: float = CONNECT_TIMEOUT_
         log.warning("workers %s run without OPENBLAS_CORETYPE=%s: their float32 BLAS results, and "
                     "so the outputs, may differ in the last bits from an in-process run; start them "
                     "with that variable set", ", ".join(unpinned), BLAS_CORETYPE)
+    trimming = sorted(w for w, view in views.items() if view["malloc_trim"])
+    if trimming:
+        log.warning("workers %s run with %s set (Dask's nanny sets it by default): large arrays then "
+                    "page-fault on every allocation and the encoders run up to 2x slower; start them "
+                    "with %s", ", ".join(trimming), MALLOC_TRIM,
+                    " ".join(f"{k}='{v}'" for k, v in WORKER_DASK_ENV.items()))
     return len(views)
 
 
@@ -152,8 +167,11 @@ def cluster_client(folder: Path = Path(".")) -> Iterator[Any]:
     logging.getLogger("distributed").setLevel(logging.WARNING)  # its INFO lines drown the stage's
     cluster = None
     if kind == "local":
-        cluster = LocalCluster(n_workers=int(value), threads_per_worker=1, processes=True,
-                               dashboard_address=":0")
+        import dask
+
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{MALLOC_TRIM}": None}):
+            cluster = LocalCluster(n_workers=int(value), threads_per_worker=1, processes=True,
+                                   dashboard_address=":0")
         client = Client(cluster)
     else:
         client = connect(str(value))

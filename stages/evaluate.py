@@ -29,13 +29,13 @@ def main(params: EvaluateParams, search: SearchParams) -> None:
     blocked_images = set(pd.read_parquet(paths.BLOCKED_IMAGES)["image"])
     blocked_queries = set(pd.read_parquet(paths.BLOCKED_QUERIES)["query_id"])
 
-    with tasks() as runner:  # the score grids: here, or on IMAGESEARCH_SCHEDULER's cluster
+    with tasks() as runner:  # the score grids, the served search's image side: here or on the cluster
         test = evaluate_test(model, raw_model, queries, catalog, image_set, text_set, blocked_queries,
                              blocked_images, params.seed, runner)
         russian = language_report(model, queries, catalog, image_set, load_vectors(paths.RUSSIAN_QUERY_VECTORS),
                                   blocked_queries, blocked_images, test.variants["full"], runner)
-    served = served_report(model, queries, catalog, image_set, text_set, blocked_queries, blocked_images,
-                           search)
+        served = served_report(model, queries, catalog, image_set, text_set, blocked_queries, blocked_images,
+                               search, runner)
     report = {**test.variants["full"], "russian": russian, **({"allowed_served": served} if served else {})}
     write_json(paths.TEST_DETAIL, report)
     write_json(paths.TEST_METRICS, headline_of(str(paths.TEST_METRICS), report))

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import yaml
 
-from imagesearch.cluster import (ENV, MIN_TASKS, ClusterTaskError, chunk_slices, cluster_client, connect,
-                                 scheduler_spec)
-from tests.loopback_cluster import start_scheduler, start_worker, stop
+from imagesearch.cluster import (ENV, MALLOC_TRIM, MIN_TASKS, ClusterTaskError, chunk_slices, cluster_client,
+                                 connect, scheduler_spec)
+from tests.loopback_cluster import held_worker_pid, hold_first_task, start_scheduler, start_worker, stop
 from tests.pipeline_repo import dvc, environment, make_pipeline_repo, set_param
 
 pytestmark = pytest.mark.slow
@@ -81,7 +81,8 @@ DISTRIBUTED_STAGES = ["validate", "embed_images", "embed_texts", "align_queries"
 #: running in its own process would not).
 CLUSTER_BARS = ("check images (cluster): 100%", "embed images (efficientnet-lite1, cluster): 100%",
                 "embed texts (minilm, cluster): 100%", "align queries (multilingual USE) (cluster): 100%",
-                "cross-validation (cluster): 100%", "score test queries (joint model) (cluster): 100%",
+                "cross-validation (cluster): 100%", "final fits (cluster): 100%",
+                "score test queries (joint model) (cluster): 100%",
                 "score test queries (raw model) (cluster): 100%", "index: image side (cluster): 100%")
 
 
@@ -170,6 +171,33 @@ def test_a_scheduler_without_workers_is_a_clear_error(tmp_path: Path, monkeypatc
                 pass
     finally:
         stop([scheduler])
+
+
+def test_workers_run_with_glibcs_malloc_defaults_or_are_named_in_a_warning(tmp_path: Path, monkeypatch,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_, which makes every large array fault its pages in
+    again: local:N workers and workers started as docs/cluster.md says run without it; a worker
+    started with Dask's defaults is named in a warning that gives the fix."""
+    monkeypatch.setenv(ENV, "local:1")
+    with cluster_client(tmp_path) as client:
+        assert list(client.run(os.getenv, MALLOC_TRIM).values()) == [None]
+    address, scheduler = start_scheduler(tmp_path)
+    workers = [start_worker(address, tmp_path), start_worker(address, tmp_path, as_documented=False)]
+    try:
+        from dask.distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=120)
+            trims = sorted(str(v) for v in client.run(os.getenv, MALLOC_TRIM).values())
+        assert trims == ["65536", "None"]
+        monkeypatch.setenv(ENV, address)
+        with caplog.at_level("WARNING", logger="imagesearch.cluster"), cluster_client(tmp_path):
+            pass
+    finally:
+        stop([*workers, scheduler])
+    warned = [r.getMessage() for r in caplog.records if MALLOC_TRIM in r.getMessage()]
+    assert len(warned) == 1 and warned[0].count("tcp://127.0.0.1:") == 1, warned
+    assert "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON" in warned[0]
 
 
 def kill_a_worker_running(address: str, task_name: str, killed: list[str], wait_s: float = 120) -> None:
@@ -275,6 +303,75 @@ def test_a_worker_killed_mid_align_queries_leaves_the_same_query_map(tmp_path: P
     assert [name for name in reference if after[name] != reference[name]] == []
     assert json.dumps(metrics, sort_keys=True) == json.dumps(
         json.loads((built_repo / paths.ALIGNMENT_METRICS).read_text()), sort_keys=True)
+
+
+def test_the_two_stage_index_built_on_a_cluster_is_the_same_bytes(search_index, tmp_path: Path, monkeypatch,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    """Past index.two_stage_from (forced down to 1 here) the chunks' image sides are cluster tasks:
+    the two-stage folder is the in-process one byte for byte, and the sides come back in catalog
+    order however many rounds of tasks they take."""
+    import pandas as pd
+
+    from imagesearch.cluster import tasks
+    from imagesearch.embedding.vectors import load_vectors
+    from imagesearch.modeling.relevance import RelevanceModel
+    from imagesearch.params import SearchParams
+    from imagesearch.serving.index import IndexParts, build_index, image_sides
+
+    work = search_index.work
+    image_set = load_vectors(work / "images.npz")
+    images = pd.DataFrame({"image": list(image_set.ids), "path": [f"/catalog/{name}" for name in image_set.ids]})
+    parts = IndexParts(work / "model", work / "text_encoder")
+    search = SearchParams(two_stage_from=1, candidates=len(images))
+    build_index(tmp_path / "here", parts, images, image_set, set(), search)
+    model = RelevanceModel.load(parts.model)
+    here = list(image_sides(model, image_set.vectors, chunk=2))
+    assert len(here) > 8  # more than one round of tasks
+    monkeypatch.setenv(ENV, "local:2")
+    with tasks(tmp_path) as runner:
+        manifest = build_index(tmp_path / "cluster", parts, images, image_set, set(), search, runner=runner)
+        there = list(image_sides(model, image_set.vectors, runner, chunk=2))
+    assert "index: two-stage image side (cluster): 100%" in capsys.readouterr().err
+    assert manifest["search"] == "two_stage"
+    written = sorted(p.relative_to(tmp_path / "here") for p in (tmp_path / "here").rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(tmp_path / "cluster") for p in (tmp_path / "cluster").rglob("*") if p.is_file())
+    assert [str(name) for name in written
+            if (tmp_path / "here" / name).read_bytes() != (tmp_path / "cluster" / name).read_bytes()] == []
+    assert len(there) == len(here)
+    for a, b in zip(here, there):
+        assert all(getattr(a, field).tobytes() == getattr(b, field).tobytes() for field in a.__dataclass_fields__)
+
+
+@pytest.mark.parametrize("stage, task", [("evaluate", "score_on_worker"), ("index", "image_side_on_worker")])
+def test_a_worker_killed_mid_evaluate_or_index_leaves_the_same_outputs(stage: str, task: str, tmp_path: Path,
+                                                                        built_repo: Path, loopback_scheduler: str) -> None:
+    """The stage's tasks take milliseconds, so the first one is held on its worker before it starts
+    (a worker plugin) until the test SIGKILLs that worker by its PID: the scheduler reruns the task
+    on the other worker, and the stage, run by `dvc repro`, writes the in-process bytes."""
+    from dask.distributed import Client
+
+    repo = tmp_path / "repo"
+    shutil.copytree(built_repo, repo, symlinks=True)
+    reference = output_bytes(repo)
+    claim = tmp_path / "held"
+    with Client(loopback_scheduler, timeout="30s") as client:
+        plugin = hold_first_task(client, task, claim)
+        try:
+            env = dict(environment(repo), **{ENV: loopback_scheduler})
+            with open(tmp_path / "repro.log", "w") as log:
+                run = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "-f", "-s", stage], cwd=repo,
+                                       env=env, stdout=log, stderr=subprocess.STDOUT)
+                try:
+                    os.kill(held_worker_pid(claim), signal.SIGKILL)
+                    returncode = run.wait(timeout=600)
+                finally:
+                    run.kill()  # a no-op once it has ended
+        finally:
+            client.unregister_worker_plugin(plugin)
+        client.wait_for_workers(2, timeout=120)  # the nanny restarts the killed one
+    assert returncode == 0, (tmp_path / "repro.log").read_text()[-3000:]
+    after = output_bytes(repo)
+    assert [name for name in reference if after.get(name) != reference[name]] == []
 
 
 @pytest.mark.parametrize("count, most", [(0, 4), (1, 4), (7, 64), (24, 2), (500, 64), (100_000, 4096)])

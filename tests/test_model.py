@@ -95,3 +95,18 @@ def test_out_of_fold_features_never_come_from_a_space_that_saw_the_pair(monkeypa
                 for image_row in (data.pair_image[r], data.own_image[data.pair_text[r]]):
                     assert tuple(np.round(data.images[image_row], 5)) not in fitted_on
     assert block == len(seen)
+
+
+def test_a_model_that_travelled_through_pickle_saves_the_same_bytes(fitted, tmp_path) -> None:
+    """A model fitted on a cluster worker arrives unpickled, its objects no longer shared as in the
+    process that fitted it (attribute names re-interned, fresh dtypes): saved, it is the same bytes."""
+    import pickle
+
+    model = fitted[0]
+    model.save(tmp_path / "here")
+    pickle.loads(pickle.dumps(model)).save(tmp_path / "travelled")
+    for name in ("space.npz", "booster.json", "config.json"):
+        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "travelled" / name).read_bytes(), name
+    images, texts = fitted[1].vectors[:5], fitted[2].vectors[:5]
+    assert RelevanceModel.load(tmp_path / "travelled").score(images, texts).tobytes() == \
+        model.score(images, texts).tobytes()

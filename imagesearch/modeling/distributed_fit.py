@@ -100,7 +100,34 @@ def fit_regressor(common: dict[str, Any], features: np.ndarray, target: np.ndarr
     return local
 
 
-def replay(callbacks: Sequence[Any], evals_result: dict[str, dict[str, list[float]]], booster: xgb.Booster) -> None:
+class EvalLog(xgb.callback.TrainingCallback):
+    """Keeps a fit's evaluation log and best iteration, for :func:`replay` in another process
+    (a fit run as a cluster task: callbacks that write files must run in the stage's process)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.evals_result: dict[str, dict[str, list[float]]] = {}
+        self.best_iteration = -1
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
+        self.evals_result = {name: {metric: list(values) for metric, values in data.items()}
+                             for name, data in evals_log.items()}
+        return False
+
+    def after_training(self, model: Any) -> Any:
+        self.best_iteration = int(model.best_iteration)
+        return model
+
+
+@dataclass(frozen=True)
+class FinishedFit:
+    """What a replayed callback reads of the finished booster (``TrainingCurve``: its best iteration)."""
+
+    best_iteration: int
+
+
+def replay(callbacks: Sequence[Any], evals_result: dict[str, dict[str, list[float]]],
+           booster: xgb.Booster | FinishedFit) -> None:
     """Feed a finished fit's evaluation log to XGBoost callbacks, one iteration at a time."""
     rounds = len(next(iter(next(iter(evals_result.values())).values())))
     for epoch in range(rounds):

@@ -10,7 +10,9 @@ and :func:`fit_with_ablation`; ``evaluate`` calls :func:`evaluate_test`.
 
 With ``IMAGESEARCH_SCHEDULER`` set, the folds are tasks on the Dask cluster (each on one BLAS
 thread, as on the threads here): the same bytes in ``metrics/cv.json`` and the out-of-fold table.
-The final fits stay in the stage process: their XGBoost callback writes the DVCLive curve.
+Below ``train.distributed_fit_from`` rows the two final fits are two tasks there too, the model's
+evaluation log replayed here into its DVCLive curve; past it, each fit spreads over the workers
+(:mod:`.distributed_fit`), one after the other.
 The test queries are scored in chunks of :data:`QUERIES_PER_TASK` (:func:`test_scores`), here or
 as cluster tasks (the model and the catalog's image side sent to each worker once): a query's
 scores depend on its own vector only, and the chunks are the same either way.
@@ -32,10 +34,10 @@ from tqdm import tqdm
 from imagesearch.cluster import IN_PROCESS, Tasks, chunk_slices, cluster_client, map_in_order
 from imagesearch.embedding.encoders.vl_common import zero_shot_cosine
 from imagesearch.embedding.vectors import VectorSet
-from imagesearch.modeling.distributed_fit import DistributedFit
+from imagesearch.modeling.distributed_fit import DistributedFit, EvalLog, FinishedFit, replay
 from imagesearch.modeling.metrics import (curve_points, kendall_tau, ranking_report, ranks_of_gold,
                                           regression_report, safe_roc_auc)
-from imagesearch.modeling.relevance import ModelConfig, RelevanceModel
+from imagesearch.modeling.relevance import ModelConfig, RelevanceModel, TrainingSet
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,13 +99,43 @@ def fit_with_ablation(pairs: pd.DataFrame, image_set: VectorSet, text_set: Vecto
                       callbacks: Sequence[Any] = (),
                       distributed: DistributedFit | None = None) -> tuple[RelevanceModel, RelevanceModel]:
     """The model, and the ablation's model without the joint space (evaluate compares them),
-    fitted side by side on all ``pairs`` (one after the other on a cluster); ``callbacks``
-    (XGBoost's) go to the model's fit only."""
+    fitted side by side on all ``pairs``: on threads here, as two tasks on a cluster, or one after
+    the other through ``xgboost.dask`` past ``distributed.from_rows``; ``callbacks`` (XGBoost's)
+    go to the model's fit only."""
     fits = [(config, callbacks), (dataclasses.replace(config, space="raw"), ())]
     on_cluster = distributed is not None and distributed.client is not None
+    if on_cluster and not distributed.applies(TrainingSet.rows_at_most(pairs, config.negatives_per_caption)):
+        return fits_as_tasks(distributed, pairs, image_set, text_set, config, callbacks)
     model, raw_model = parallel_map(
         lambda fit: RelevanceModel(fit[0]).fit(pairs, image_set, text_set, fit[1], distributed),
         fits, 1 if on_cluster else n_jobs, desc="final fits", unit="model")
+    return model, raw_model
+
+
+def fit_on_worker(fit: tuple[ModelConfig, bool, int], pairs: pd.DataFrame, image_set: VectorSet,
+                  text_set: VectorSet) -> tuple[RelevanceModel, EvalLog | None]:
+    """One cluster task: a final fit below ``train.distributed_fit_from`` rows (config, whether
+    to log its evaluation, that threshold), on one BLAS thread as :func:`parallel_map` runs it."""
+    config, logged, from_rows = fit
+    evals = EvalLog() if logged else None
+    with threadpool_limits(1):
+        model = RelevanceModel(config).fit(pairs, image_set, text_set, [evals] if evals else (),
+                                           DistributedFit(from_rows))
+    return model, evals
+
+
+def fits_as_tasks(distributed: DistributedFit, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
+                  config: ModelConfig, callbacks: Sequence[Any]) -> tuple[RelevanceModel, RelevanceModel]:
+    """:func:`fit_with_ablation`'s two fits as tasks on ``distributed.client``; the model's
+    evaluation log is replayed into ``callbacks`` here (they write the stage's files)."""
+    fits = [(config, bool(callbacks), distributed.from_rows),
+            (dataclasses.replace(config, space="raw"), False, distributed.from_rows)]
+    (model, evals), (raw_model, _) = map_in_order(
+        distributed.client, fit_on_worker, fits, desc="final fits (cluster)",
+        describe=lambda fit: f"the final fit of the {fit[0].space} model",
+        shared={"pairs": pairs, "image_set": image_set, "text_set": text_set})
+    if evals is not None:
+        replay(callbacks, evals.evals_result, FinishedFit(evals.best_iteration))
     return model, raw_model
 
 

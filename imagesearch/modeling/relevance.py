@@ -99,6 +99,12 @@ class TrainingSet:
     target: np.ndarray        # (n,) in [0, 1]
     weight: np.ndarray        # (n,)
 
+    @staticmethod
+    def rows_at_most(pairs: pd.DataFrame, negatives_per_caption: int = 0) -> int:
+        """An upper bound of :meth:`build`'s row count, without building (sampled negatives that
+        hit a judged pair or the caption's own image are dropped there)."""
+        return len(pairs) + negatives_per_caption * int(pairs["query_id"].nunique())
+
     @classmethod
     def build(cls, pairs: pd.DataFrame, image_set: VectorSet, text_set: VectorSet,
               weights: dict[str, float], negatives_per_caption: int = 0, seed: int = 0) -> "TrainingSet":

@@ -2,13 +2,15 @@
 
 The folder is self-contained (model, text encoder, catalog, per-image precomputation), so a
 server needs only ``dvc pull data/index``. Blocked images are left out here, once, for everyone.
-The exhaustive index's image side is computed in chunks of catalog images, here or as tasks on a
-Dask cluster (``IMAGESEARCH_SCHEDULER``, :mod:`imagesearch.cluster`): the same chunks either way.
+The image side (the exhaustive index's, or each chunk's of the two-stage build) is computed in
+chunks of catalog images, here or as tasks on a Dask cluster (``IMAGESEARCH_SCHEDULER``,
+:mod:`imagesearch.cluster`): the same chunks either way.
 """
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ import pandas as pd
 
 from imagesearch import paths
 from imagesearch.atomic import atomic_path
-from imagesearch.cluster import IN_PROCESS, Tasks, chunk_slices
+from imagesearch.cluster import IN_PROCESS, MIN_TASKS, Tasks, chunk_slices
 from imagesearch.embedding.vectors import VectorSet
 from imagesearch.modeling.joint_space import IMAGE_SIDE_FILE, write_image_side
 from imagesearch.modeling.relevance import RelevanceModel
@@ -27,7 +29,7 @@ from imagesearch.params import SearchParams
 VISUAL_CLASSIFIER_FILE = paths.INDEX_VISUAL_CLASSIFIER
 PHOTO_VERDICTS_FILE = paths.INDEX_PHOTO_VERDICTS
 TWO_STAGE_DIR = paths.INDEX_TWO_STAGE
-CHUNK = 25_000  # images per chunk of the two-stage build: the full float32 image side never exists at once
+CHUNK = 25_000  # images per chunk (and task) of the two-stage build: the full float32 image side never exists at once
 SAMPLE = 100_000  # images that train the IVF lists
 IMAGES_PER_TASK = 4096  # catalog images per task of the exhaustive index's image side
 
@@ -50,15 +52,28 @@ def image_side_in_chunks(model: RelevanceModel, vectors: np.ndarray, runner: Tas
                             for name in parts[0].__dataclass_fields__))
 
 
-def build_two_stage(model: RelevanceModel, vectors: np.ndarray, search: SearchParams) -> Any:
-    """The two-stage search over the catalog's image vectors (rows in catalog order)."""
+def image_sides(model: RelevanceModel, vectors: np.ndarray, runner: Tasks = IN_PROCESS,
+                chunk: int = CHUNK) -> Iterator[Any]:
+    """The model's image side of each chunk of ``vectors`` (``chunk_slices`` of at most ``chunk``),
+    in catalog order, computed on ``runner`` :data:`MIN_TASKS` chunks at a time so that this
+    process holds the sides of at most that many chunks at once."""
+    parts = chunk_slices(len(vectors), chunk)
+    for first in range(0, len(parts), MIN_TASKS):
+        yield from runner.map(image_side_on_worker, [vectors[part] for part in parts[first:first + MIN_TASKS]],
+                              desc="index: two-stage image side", shared={"model": model}, progress=False,
+                              describe=lambda chunk: f"{len(chunk)} catalog images")
+
+
+def build_two_stage(model: RelevanceModel, vectors: np.ndarray, search: SearchParams,
+                    runner: Tasks = IN_PROCESS) -> Any:
+    """The two-stage search over the catalog's image vectors (rows in catalog order), the chunks'
+    image sides computed on ``runner``."""
     from imagesearch.serving.two_stage import TwoStageSearch, candidate_spec
 
     rng = np.random.default_rng(0)
     sample = vectors[np.sort(rng.choice(len(vectors), min(SAMPLE, len(vectors)), replace=False))]
-    chunks = (vectors[start:start + CHUNK] for start in range(0, len(vectors), CHUNK))
-    return TwoStageSearch.build(model, chunks, sample, candidate_spec(len(vectors)), search.nprobe,
-                                search.candidates)
+    return TwoStageSearch.build(model, image_sides(model, vectors, runner), sample, candidate_spec(len(vectors)),
+                                search.nprobe, search.candidates, sides=True)
 
 
 @dataclass(frozen=True)
@@ -128,7 +143,7 @@ def build_index(folder: str | Path, parts: IndexParts, images: pd.DataFrame, ima
             verdicts.to_parquet(tmp / PHOTO_VERDICTS_FILE, index=False)
         vectors = image_set.take(list(catalog["image"]))
         if two_stage:
-            build_two_stage(model, vectors, search).save(tmp / TWO_STAGE_DIR)
+            build_two_stage(model, vectors, search, runner).save(tmp / TWO_STAGE_DIR)
         else:
             write_image_side(tmp / IMAGE_SIDE_FILE, image_side_in_chunks(model, vectors, runner))
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))

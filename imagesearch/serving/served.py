@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from imagesearch.cluster import IN_PROCESS, Tasks
 from imagesearch.embedding.vectors import VectorSet
 from imagesearch.modeling.evaluation import allowed_masks
 from imagesearch.modeling.metrics import ranking_report, ranks_in_top_k
@@ -20,14 +21,15 @@ from imagesearch.serving.limits import MAX_K
 
 def served_report(model: RelevanceModel, queries: pd.DataFrame, catalog: list[str], image_set: VectorSet,
                   text_set: VectorSet, blocked_queries: set[str], blocked_images: set[str],
-                  search: SearchParams) -> dict | None:
+                  search: SearchParams, runner: Tasks = IN_PROCESS) -> dict | None:
     """The allowed queries ranked by the two-stage search, gold ranks counted within the top
-    MAX_K; None where the allowed catalog is below ``search.two_stage_from``."""
+    MAX_K; None where the allowed catalog is below ``search.two_stage_from``. ``runner``: where
+    the search's image side is computed, as for the index."""
     allowed_queries, allowed_images = allowed_masks(queries, catalog, blocked_queries, blocked_images)
     served_catalog = [image for image, keep in zip(catalog, allowed_images) if keep]
     if len(served_catalog) < search.two_stage_from:
         return None
-    two_stage = build_two_stage(model, image_set.take(served_catalog), search)
+    two_stage = build_two_stage(model, image_set.take(served_catalog), search, runner)
     served = queries.loc[allowed_queries]
     rows, _ = two_stage.search(text_set.take(list(served["query_id"])), MAX_K)
     gold = served["image"].map({image: row for row, image in enumerate(served_catalog)}).to_numpy()

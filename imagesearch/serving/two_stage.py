@@ -134,7 +134,8 @@ class TwoStageSearch:
     re-ranked by the model.
 
     Build with :meth:`build` from raw image vectors (an array, or chunks so that the full
-    float32 ``ImageSide`` of a million images never exists at once).
+    float32 ``ImageSide`` of a million images never exists at once), or from the chunks' image
+    sides computed elsewhere (the index stage computes them as cluster tasks).
     """
 
     def __init__(self, model: Any, candidates: CandidateIndex, store: CompactImageSide,
@@ -152,10 +153,14 @@ class TwoStageSearch:
         self.ranker.space = ProjectedSpace(model.space, store.bases)
 
     @classmethod
-    def build(cls, model: Any, image_chunks: Iterable[np.ndarray] | np.ndarray, sample: np.ndarray,
+    def build(cls, model: Any, image_chunks: Iterable[Any] | np.ndarray, sample: np.ndarray,
               spec: str = DEFAULT_SPEC, nprobe: int = 256, n_candidates: int = 5000,
-              max_width: int = 608, on_chunk: Any = None, dtype: Any = np.float16) -> "TwoStageSearch":
-        """``sample``: raw image vectors that train the IVF lists and the compact bases.
+              max_width: int = 608, on_chunk: Any = None, dtype: Any = np.float16,
+              sides: bool = False) -> "TwoStageSearch":
+        """``image_chunks``: the catalog's raw image vectors in row order; with ``sides`` True, the
+        model's image side of each chunk instead, already computed (``model.image_side(chunk)``
+        elsewhere: the same bytes).
+        ``sample``: raw image vectors that train the IVF lists and the compact bases.
         ``on_chunk(side)`` sees each chunk's full-precision side (benchmarks score it).
 
         Defaults: the configuration measured best on 1M images (``benchmarks/bench_million.py``):
@@ -168,7 +173,7 @@ class TwoStageSearch:
         train = getattr(sample_side, field)
         candidates = CandidateIndex.create(train.shape[1], spec, train, nprobe)
         for chunk in image_chunks:
-            side = model.image_side(np.asarray(chunk, dtype=np.float32))
+            side = chunk if sides else model.image_side(np.asarray(chunk, dtype=np.float32))
             if on_chunk is not None:
                 on_chunk(side)
             candidates.add(getattr(side, field))
