@@ -159,6 +159,14 @@ class Searcher:
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         return order, np.take_along_axis(scores, order, axis=1)
 
+    def score_rows(self, rows: np.ndarray, text_vectors: np.ndarray) -> np.ndarray:
+        """Scores (n_texts, len(rows)) of catalog ``rows``: the score search gives each of them, from
+        the stored image side (the exhaustive one, or the two-stage re-ranker's)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.two_stage is not None:
+            return self.two_stage.score_rows(rows, text_vectors)
+        return self.model.score_grid(self.image_side.take(rows), text_vectors)
+
     def image_path(self, image: str) -> Path | None:
         """The file of an allowed catalog image, or None: ids outside the catalog resolve to nothing."""
         path = self._paths.get(image)

@@ -217,6 +217,11 @@ class TwoStageSearch:
             rows, scores = merge_top_k(rows, scores, found_rows, found_scores, k)
         return rows, scores
 
+    def score_rows(self, rows: np.ndarray, text_vectors: np.ndarray) -> np.ndarray:
+        """The re-ranker's scores (n_texts, len(rows)) of catalog ``rows``, as :meth:`search` gives them."""
+        side = self.store.take(rows, projected=True, mapped=self.candidates.reconstruct(rows))
+        return self.ranker.score_grid(side, _check_matrix(text_vectors, "text_vectors"))
+
     def _search(self, text_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         text_vectors = _check_matrix(text_vectors, "text_vectors")
         if k < 1:
