@@ -4,8 +4,8 @@ A photo of the catalog (the same bytes: found by its sha256 in the index's catal
 file is called) is not embedded: its image side is in the index, and its score is the one search
 gives it. Any other photo is embedded on the spot, alone, with the image encoder that embedded the
 catalog (rebuilt from ``manifest["image_encoder"]`` on first need, and refused if its fingerprint
-differs, since another encoder's vectors would be meaningless to the model); in float64 like the
-pipeline, so its vector is the one the pipeline would store for it. One image is small work:
+differs, since another encoder's vectors would be meaningless to the model), computing in float32
+(``SCORE_PRECISION``) where the pipeline used float64 for byte-stable files. One image is small work:
 BLAS, ONNX Runtime and torch run it on ``threads`` threads (1), because on a busy machine their
 worker threads spin against the other processes instead of helping. The legal rules apply on both
 sides, before anything is embedded where they can: a text the rule flags, a photo the pipeline
@@ -31,6 +31,10 @@ from imagesearch.serving.searcher import MAX_QUERY_CHARS, Searcher
 log = logging.getLogger(__name__)
 
 SCORE_THREADS = 1  # threads for one image's work (BLAS, ONNX Runtime, torch)
+# A new photo's compute precision. float32 is ~3x faster on one image and its scores matched
+# float64's in every pair measured (docs/performance.md); its vectors are not byte-stable across
+# CPUs, which matters for the pipeline's stored vectors, not for one score.
+SCORE_PRECISION = "float32"
 
 
 class ScoreInputError(ValueError):
@@ -69,9 +73,11 @@ def open_image(path: str | Path) -> Image.Image:
 class ImageScorer:
     """Scores (image file, text) pairs with the index's model, under the legal rules."""
 
-    def __init__(self, searcher: Searcher, image_encoder: dict, threads: int = SCORE_THREADS) -> None:
+    def __init__(self, searcher: Searcher, image_encoder: dict, threads: int = SCORE_THREADS,
+                 precision: str | None = SCORE_PRECISION) -> None:
         """``searcher``: the index loaded for search; ``image_encoder``: the manifest's description
-        of the catalog's image encoder, built only when a photo outside the catalog comes."""
+        of the catalog's image encoder, built only when a photo outside the catalog comes;
+        ``precision``: its compute precision for that photo (None: the catalog's own)."""
         if searcher.policy.visual is None:
             raise IndexLoadError("scoring photos outside the catalog needs the visual classifier")
         if not image_encoder.get("name"):
@@ -80,13 +86,15 @@ class ImageScorer:
         self.policy = searcher.policy
         self.described = image_encoder
         self.threads = threads
+        self.precision = precision
         self._encoder: Any = None
         catalog = searcher.catalog
         self.catalog_rows: dict[str, int] = (dict(zip(catalog["sha256"], range(len(catalog))))
                                              if "sha256" in catalog.columns else {})
 
     @classmethod
-    def load(cls, folder: str | Path, threads: int = SCORE_THREADS) -> "ImageScorer":
+    def load(cls, folder: str | Path, threads: int = SCORE_THREADS,
+             precision: str | None = SCORE_PRECISION) -> "ImageScorer":
         """Load everything from an index folder written by :func:`imagesearch.serving.index.build_index`."""
         folder = Path(folder)
         manifest_path = folder / "manifest.json"
@@ -95,7 +103,7 @@ class ImageScorer:
         manifest = json.loads(manifest_path.read_text())
         if not (folder / VISUAL_CLASSIFIER_FILE).is_file():
             raise IndexLoadError(f"{folder}: no {VISUAL_CLASSIFIER_FILE}; rebuild the index (dvc repro index)")
-        return cls(Searcher.load(folder, threads=threads), manifest.get("image_encoder") or {}, threads)
+        return cls(Searcher.load(folder, threads=threads), manifest.get("image_encoder") or {}, threads, precision)
 
     def score(self, image_path: str | Path, text: str) -> ScoreResult:
         """Score ``text`` against the image at ``image_path``.
@@ -135,7 +143,7 @@ class ImageScorer:
             from imagesearch.embedding.encoders.image import build_image_encoder
 
             limit_torch_threads(self.threads)
-            self._encoder = _image_encoder(self.described, build_image_encoder)
+            self._encoder = _image_encoder(self.described, build_image_encoder, self.precision)
         return self._encoder.encode([image])
 
 
@@ -151,13 +159,17 @@ def limit_torch_threads(threads: int) -> None:
         torch.set_num_interop_threads(threads)
 
 
-def _image_encoder(described: dict, build: Any) -> Any:
-    """Rebuild the catalog's image encoder from its stored description; refuse a different one."""
-    encoder = build({"encoder": described["name"], "options": described.get("options") or {},
-                     "batch_size": 1})
+def _image_encoder(described: dict, build: Any, precision: str | None = None) -> Any:
+    """Rebuild the catalog's image encoder from its stored description; refuse a different one.
+    ``precision``: compute in it instead, where the encoder has that option (torch CNNs)."""
+    options = described.get("options") or {}
+    encoder = build({"encoder": described["name"], "options": options, "batch_size": 1})
     stored = described.get("fingerprint")
     if stored and encoder.fingerprint() != stored:
         raise IndexLoadError(
             f"the {described['name']} image encoder here differs from the one that embedded the "
             "catalog (package or weights changed); re-run embed_images and the stages after it")
+    if precision in getattr(encoder, "precisions", ()):
+        return build({"encoder": described["name"], "options": {**options, "precision": precision},
+                      "batch_size": 1})
     return encoder
