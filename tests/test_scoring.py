@@ -44,15 +44,17 @@ def test_a_new_photo_is_embedded_and_scored_as_the_index_model_scores_its_pixels
         assert scorer.score(new, text).score == pytest.approx(found[image], abs=1e-6)
 
 
-NO_TORCH = """
+WITHOUT = """
 import importlib.abc, sys
+ABSENT = set(sys.argv[1].split(","))
 class Absent(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "torch":
+        if name.split(".")[0] in ABSENT:
             raise ModuleNotFoundError(f"No module named {name!r}")
 sys.meta_path.insert(0, Absent())
 from imagesearch.serving.scoring import ImageScorer
-print(ImageScorer.load(sys.argv[1]).score(sys.argv[2], "a red circle").score)
+result = ImageScorer.load(sys.argv[2]).score(sys.argv[3], sys.argv[4])
+print(result.blocked_by or result.score)
 """
 
 THREADS = """
@@ -72,12 +74,22 @@ def _python(script: str, *args: str | os.PathLike) -> subprocess.CompletedProces
 
 def test_a_catalog_photo_needs_no_image_model(search_index, tmp_path):
     catalog_photo = search_index.image_file(search_index.allowed_images[0])
-    run = _python(NO_TORCH, search_index.folder, catalog_photo)
+    run = _python(WITHOUT, "torch", search_index.folder, catalog_photo, "a red circle")
     assert run.returncode == 0, run.stderr[-3000:]
     assert 0.0 <= float(run.stdout) <= 1.0
     new = tmp_path / "upload.png"
     Image.open(catalog_photo).rotate(90).save(new)
-    assert _python(NO_TORCH, search_index.folder, new).returncode != 0  # a new photo does need torch
+    assert _python(WITHOUT, "torch", search_index.folder, new, "a red circle").returncode != 0  # a new one does
+
+
+def test_refusals_need_neither_the_model_nor_the_classifier(search_index, tmp_path):
+    renamed = tmp_path / "holiday.jpg"
+    shutil.copyfile(search_index.image_file(search_index.blocked_images[0]), renamed)
+    allowed = search_index.image_file(search_index.allowed_images[0])
+    for photo, text, refused in [(renamed, "a red circle", "image"), (allowed, "a boy with a ball", "text")]:
+        run = _python(WITHOUT, "torch,xgboost,sklearn", search_index.folder, photo, text)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert run.stdout.strip() == refused
 
 
 def test_a_new_photo_is_embedded_on_one_torch_thread(search_index, tmp_path):

@@ -26,7 +26,7 @@ from imagesearch.legal.coverage import uncovered
 from imagesearch.legal.crosslingual import CrosslingualWordRule
 from imagesearch.legal.rules import ALLOWED, DISCLAIMER, Verdict
 from imagesearch.legal.text_rule import TextRule, load_text_rule
-from imagesearch.legal.visual import VisualClassifier
+from imagesearch.legal.visual import SavedVisualClassifier, VisualClassifier
 
 VISUAL_CLASSIFIER_FILE = paths.INDEX_VISUAL_CLASSIFIER
 PHOTO_VERDICTS_FILE = paths.INDEX_PHOTO_VERDICTS
@@ -45,7 +45,7 @@ class LegalPolicy:
     blocked request gets."""
 
     text_rule: TextRule
-    visual: VisualClassifier | None = None
+    visual: VisualClassifier | SavedVisualClassifier | None = None
     known_photos: Mapping[str, bool] = field(default_factory=dict)  # sha256 -> blocked
     disclaimer: str = DISCLAIMER
     crosslingual: CrosslingualWordRule | None = None
@@ -63,7 +63,7 @@ class LegalPolicy:
                 known = dict(zip(frame["sha256"], frame["blocked"].astype(bool)))
             path = Path(index_folder) / VISUAL_CLASSIFIER_FILE
             if path.is_file():
-                visual = VisualClassifier.load(path)
+                visual = SavedVisualClassifier(path)
             path = Path(index_folder) / paths.INDEX_CROSSLINGUAL_RULE
             if path.is_file():
                 crosslingual = CrosslingualWordRule.load(path)

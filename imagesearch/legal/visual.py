@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,21 @@ class VisualClassifier:
 
         state = joblib.load(path)
         return cls(state["model"], float(state["threshold"]), int(state["dim"]), state["metrics"])
+
+
+@dataclass
+class SavedVisualClassifier:
+    """A classifier file read on its first check: unpickling it imports scikit-learn, which a
+    request that needs no classifier (a refused text, a photo the pipeline judged) never pays."""
+
+    path: Path
+
+    @cached_property
+    def loaded(self) -> VisualClassifier:
+        return VisualClassifier.load(self.path)
+
+    def check_vectors(self, vectors: np.ndarray) -> list[Verdict]:
+        return self.loaded.check_vectors(vectors)
 
 
 def _check_vectors(vectors: np.ndarray, dim: int | None = None) -> np.ndarray:

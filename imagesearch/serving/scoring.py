@@ -18,15 +18,19 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from imagesearch.hashing import hash_file
-from imagesearch.legal.policy import VISUAL_CLASSIFIER_FILE
-from imagesearch.serving.searcher import MAX_QUERY_CHARS, Searcher
+from imagesearch.legal.policy import VISUAL_CLASSIFIER_FILE, LegalPolicy
+from imagesearch.serving.limits import MAX_QUERY_CHARS
+
+if TYPE_CHECKING:
+    from imagesearch.serving.searcher import Searcher
 
 log = logging.getLogger(__name__)
 
@@ -71,31 +75,31 @@ def open_image(path: str | Path) -> Image.Image:
 
 
 class ImageScorer:
-    """Scores (image file, text) pairs with the index's model, under the legal rules."""
+    """Scores (image file, text) pairs with the index's model, under the legal rules.
 
-    def __init__(self, searcher: Searcher, image_encoder: dict, threads: int = SCORE_THREADS,
+    The legal policy loads first and the searcher (model, query encoder, image side) only when a
+    request passes it: a refused text or photo costs neither."""
+
+    def __init__(self, folder: Path, policy: LegalPolicy, image_encoder: dict, threads: int = SCORE_THREADS,
                  precision: str | None = SCORE_PRECISION) -> None:
-        """``searcher``: the index loaded for search; ``image_encoder``: the manifest's description
-        of the catalog's image encoder, built only when a photo outside the catalog comes;
-        ``precision``: its compute precision for that photo (None: the catalog's own)."""
-        if searcher.policy.visual is None:
+        """``image_encoder``: the manifest's description of the catalog's image encoder, built only
+        when a photo outside the catalog comes; ``precision``: its compute precision for that photo
+        (None: the catalog's own)."""
+        if policy.visual is None:
             raise IndexLoadError("scoring photos outside the catalog needs the visual classifier")
         if not image_encoder.get("name"):
             raise IndexLoadError("the index manifest does not record the image encoder; rebuild the index")
-        self.searcher = searcher
-        self.policy = searcher.policy
+        self.folder = folder
+        self.policy = policy
         self.described = image_encoder
         self.threads = threads
         self.precision = precision
         self._encoder: Any = None
-        catalog = searcher.catalog
-        self.catalog_rows: dict[str, int] = (dict(zip(catalog["sha256"], range(len(catalog))))
-                                             if "sha256" in catalog.columns else {})
 
     @classmethod
     def load(cls, folder: str | Path, threads: int = SCORE_THREADS,
              precision: str | None = SCORE_PRECISION) -> "ImageScorer":
-        """Load everything from an index folder written by :func:`imagesearch.serving.index.build_index`."""
+        """The scorer of an index folder written by :func:`imagesearch.serving.index.build_index`."""
         folder = Path(folder)
         manifest_path = folder / "manifest.json"
         if not manifest_path.is_file():
@@ -103,7 +107,20 @@ class ImageScorer:
         manifest = json.loads(manifest_path.read_text())
         if not (folder / VISUAL_CLASSIFIER_FILE).is_file():
             raise IndexLoadError(f"{folder}: no {VISUAL_CLASSIFIER_FILE}; rebuild the index (dvc repro index)")
-        return cls(Searcher.load(folder, threads=threads), manifest.get("image_encoder") or {}, threads, precision)
+        return cls(folder, LegalPolicy.load(folder), manifest.get("image_encoder") or {}, threads, precision)
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        """The index loaded for search, with this scorer's policy."""
+        from imagesearch.serving.searcher import Searcher
+
+        return Searcher.load(self.folder, threads=self.threads, policy=self.policy)
+
+    @cached_property
+    def catalog_rows(self) -> dict[str, int]:
+        """sha256 -> catalog row of the indexed photos (empty for an index without the column)."""
+        catalog = self.searcher.catalog
+        return dict(zip(catalog["sha256"], range(len(catalog)))) if "sha256" in catalog.columns else {}
 
     def score(self, image_path: str | Path, text: str) -> ScoreResult:
         """Score ``text`` against the image at ``image_path``.

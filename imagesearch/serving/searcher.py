@@ -87,10 +87,12 @@ class Searcher:
         self._paths = dict(zip(self.catalog["image"], self.catalog["path"]))
 
     @classmethod
-    def load(cls, folder: str | Path, threads: int | None = None, images: str | Path | None = None) -> "Searcher":
+    def load(cls, folder: str | Path, threads: int | None = None, images: str | Path | None = None,
+             policy: LegalPolicy | None = None) -> "Searcher":
         """The index in ``folder``; ``threads`` caps the query encoder's threads (the server
         answers concurrent queries on threads of their own and passes 1); ``images``: the folder
-        holding the catalog's photo files, for an index fetched without its project."""
+        holding the catalog's photo files, for an index fetched without its project; ``policy``:
+        the index's legal policy if the caller loaded it already."""
         folder = Path(folder)
         if not (folder / "manifest.json").is_file():
             raise FileNotFoundError(f"{folder}: no search index here (no manifest.json); "
@@ -108,7 +110,7 @@ class Searcher:
             text_encoder=load_query_encoder(folder, threads),
             catalog=catalog,
             image_side=None if two_stage is not None else joblib.load(folder / "image_side.joblib"),
-            policy=LegalPolicy.load(folder),
+            policy=policy if policy is not None else LegalPolicy.load(folder),
             manifest=json.loads((folder / "manifest.json").read_text()),
             two_stage=two_stage,
         )
