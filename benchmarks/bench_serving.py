@@ -1,7 +1,8 @@
-"""Serving speed: a cold `imagesearch search`, and `imagesearch serve` at several concurrencies.
+"""Serving speed: a cold `imagesearch search` and `score`, and `imagesearch serve` at several concurrencies.
 
     python -m benchmarks.bench_serving [--index data/index] [--requests 200] [--concurrency 1 4 20]
-    python -m benchmarks.bench_serving --cli-only --cli-runs 3 --baseline /work/main
+    python -m benchmarks.bench_serving --no-server --cli-runs 3 --baseline /work/main  # cold CLI only
+    python -m benchmarks.bench_serving --cli-runs 0 --score-runs 3 --no-server   # score only
 
 Cold CLI: wall time of whole `imagesearch search` processes (Python start, imports, index load,
 one query), an English and a Russian query; with ``--baseline CHECKOUT``, the same commands of
@@ -9,6 +10,13 @@ another checkout (its .venv, its code, its data/index) in turns with this one's,
 same machine load; the load average is printed beside. Server: one `imagesearch serve` (started and fired at as in ``bench_load``); for each
 concurrency level, ``--requests`` searches; latency p50/p95/p99 and throughput, with the
 throughput ratio to concurrency 1 measured in the same run.
+
+Cold score (``--score-runs``): whole `imagesearch score` processes on a catalog photo, a blocked
+one, a new photo (a PNG copy of the catalog photo: other bytes, so embedded, in float32), the new
+photo embedded in float64 and, as the baseline, on 2 torch/BLAS/ONNX threads (the defaults before
+the cap), and a cold search; each quiet and then beside a second CPU-bound process (a Python busy
+loop), the cases interleaved run by run (a shared machine's load drifts), median of the runs, with
+the busy/quiet ratio and the load average.
 """
 from __future__ import annotations
 
@@ -18,7 +26,9 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.bench_load import QUERIES, REPO, fire, free_port, percentile, start_server
@@ -56,6 +66,81 @@ def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
+SCORE_TEXT = "a dog runs on the grass"
+SCORER = ("import sys; from imagesearch.serving.scoring import ImageScorer; "
+          "print(ImageScorer.load(sys.argv[1], {}).score(sys.argv[2], sys.argv[3]))")
+
+
+def score_cases(index: Path, folder: Path) -> dict[str, list[str]]:
+    """The command line of each cold `score` case (and a cold search), on this index's photos."""
+    import pandas as pd
+    from PIL import Image
+
+    from imagesearch import paths
+    from imagesearch.data.catalog import catalog_images
+
+    indexed = pd.read_parquet(index / "catalog.parquet")
+    catalog_photo = REPO / indexed["path"].iloc[0]
+    catalog = catalog_images(pd.read_parquet(REPO / paths.IMAGES))
+    blocked = catalog.loc[~catalog["image"].isin(indexed["image"]), "path"]
+    new_photo = folder / "new.png"
+    Image.open(catalog_photo).save(new_photo)
+    cli = [sys.executable, "-m", "imagesearch.serving.cli"]
+    score = [*cli, "score", "--index", str(index), "--text", SCORE_TEXT, "--image"]
+    cases = {"search (baseline)": [*cli, "search", SCORE_TEXT, "-k", "5", "--index", str(index)],
+             "score, catalog photo": [*score, str(catalog_photo)],
+             "score, new photo": [*score, str(new_photo)],
+             "score, new photo, float64": [sys.executable, "-c", SCORER.format("precision='float64'"),
+                                           str(index), str(new_photo), SCORE_TEXT],
+             "score, new photo, 2 threads": [sys.executable, "-c", SCORER.format("threads=2"),
+                                             str(index), str(new_photo), SCORE_TEXT]}
+    if len(blocked):
+        cases["score, blocked photo"] = [*score, str(REPO / blocked.iloc[0])]
+    return cases
+
+
+def timed_run(command: list[str]) -> float:
+    """Wall time of one whole process."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    began = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env, cwd=REPO)
+    return time.perf_counter() - began
+
+
+def interleaved_medians(cases: dict[str, list[str]], runs: int) -> dict[str, float]:
+    """Median wall time of each case over ``runs`` rounds, one run of every case per round."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, command in cases.items():
+            times[name].append(timed_run(command))
+    return {name: statistics.median(found) for name, found in times.items()}
+
+
+def beside_busy_process(measure: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """``measure()`` while a second CPU-bound process (a Python busy loop) runs."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        return measure()
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+def cold_score(index: Path, runs: int) -> None:
+    print(f"cold CLI, median of {runs} runs each, quiet then beside a busy process "
+          f"(load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}):")
+    with tempfile.TemporaryDirectory() as folder:
+        cases = score_cases(index, Path(folder))
+        quiet = interleaved_medians(cases, runs)
+        print(f"load average between: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
+        busy = beside_busy_process(lambda: interleaved_medians(cases, runs))
+    print(f"{'case':<30} {'quiet s':>8} {'busy s':>8} {'busy/quiet':>10}")
+    for name in cases:
+        print(f"{name:<30} {quiet[name]:>8.2f} {busy[name]:>8.2f} {busy[name] / quiet[name]:>9.2f}x")
+    print(f"load average after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
+
+
 def test_queries(language: str) -> list[str]:
     """The test queries (English, Russian or interleaved), or bench_load's list without the data."""
     english, russian = REPO / "data/clean/test_queries.parquet", REPO / "data/translations/test_queries_ru.tsv"
@@ -77,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli-runs", type=int, default=5)
     parser.add_argument("--baseline", type=Path, default=None,
                         help="another checkout (e.g. main's) whose cold CLI runs in turns with this one's")
-    parser.add_argument("--cli-only", action="store_true", help="the cold CLI figures only, no server")
+    parser.add_argument("--score-runs", type=int, default=3, help="cold `score` runs per case (0: skip)")
+    parser.add_argument("--no-server", action="store_true", help="only the cold CLI runs")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 20])
     parser.add_argument("--queries", choices=["en", "ru", "mixed"], default="en",
@@ -91,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.cli_runs:
         cold_cli(args.index, args.cli_runs, args.baseline)
-    for batch in [] if args.cli_only else args.batch:
+    if args.score_runs:
+        cold_score(args.index, args.score_runs)
+    for batch in [] if args.no_server else args.batch:
         print(f"server, micro-batch {batch or 'off'}:")
         serve(args, ("--batch", str(batch)))
     return 0

@@ -83,7 +83,7 @@ def build_test_index(dataset: Path, work: Path) -> TestIndex:
     classifier_path = work / "visual_classifier.joblib"
     legal.classifier.save(classifier_path)
 
-    catalog = images.loc[images["split"] == "test", ["image", "path"]]
+    catalog = images.loc[images["split"] == "test", ["image", "path", "sha256"]]
     folder = work / "index"
     # no cross-lingual rule here: trained on the tiny captions' few words it would judge ordinary
     # English query words it never saw (tests/test_legal_crosslingual.py adds one to a copy)

@@ -118,3 +118,14 @@ def test_merge_top_k_breaks_ties_by_row():
     rows, scores = merge_top_k(np.array([[4, 9]]), np.array([[0.5, 0.2]], dtype=np.float32),
                                np.array([[1, 2]]), np.array([[0.5, 0.1]], dtype=np.float32), 3)
     np.testing.assert_array_equal(rows, [[1, 4, 9]])
+
+
+def test_score_rows_gives_the_scores_search_returns(setting):
+    """What `imagesearch score` asks for a catalog photo: one row's re-ranker score, the same
+    bytes as the search that returned that row."""
+    model, catalog, queries = setting
+    search = TwoStageSearch.build(model, catalog, catalog, spec="IVF16,SQfp16", nprobe=16, n_candidates=300)
+    rows, scores = search.search(queries, 10)
+    for i, (found, found_scores) in enumerate(zip(rows, scores)):
+        alone = [search.score_rows(np.array([row]), queries[i:i + 1])[0, 0] for row in found]
+        np.testing.assert_array_equal(np.array(alone, dtype=np.float32), found_scores)

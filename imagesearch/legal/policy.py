@@ -93,10 +93,11 @@ class LegalPolicy:
             return UNCOVERED_MESSAGE if verdict.blocked else UNCOVERED_NOTICE
         return self.disclaimer if verdict.blocked else None
 
-    def check_photo(self, path: str | Path, vector: Callable[[], np.ndarray]) -> Verdict:
-        """The verdict on one photo file: by its content hash if the pipeline judged it, else by
-        the visual classifier on ``vector()`` (called only then: embedding costs)."""
-        digest = hash_file(path)
+    def check_photo(self, path: str | Path, vector: Callable[[], np.ndarray], digest: str | None = None) -> Verdict:
+        """The verdict on one photo file: by its content hash (``digest``, the file's sha256 if the
+        caller has it) if the pipeline judged it, else by the visual classifier on ``vector()``
+        (called only then: embedding costs)."""
+        digest = digest or hash_file(path)
         if digest in self.known_photos:
             return Verdict(True, "blocked_photo", (digest[:12],)) if self.known_photos[digest] else ALLOWED
         return self.check_image_vectors(vector())[0]

@@ -100,7 +100,9 @@ class IndexParts:
 def build_index(folder: str | Path, parts: IndexParts, images: pd.DataFrame, image_set: VectorSet,
                 blocked: set[str], search: SearchParams = SearchParams(),
                 seen_photos: pd.DataFrame | None = None, runner: Tasks = IN_PROCESS) -> dict:
-    """Write the index for the catalog ``images`` (image, path) minus ``blocked``; return its manifest.
+    """Write the index for the catalog ``images`` (image, path, optional sha256) minus ``blocked``;
+    return its manifest. ``catalog.parquet`` keeps the sha256 column: ``imagesearch score`` finds a
+    catalog photo by its content hash and scores it from the stored image side, without embedding it.
 
     ``search`` (the params' ``index`` section) decides from which catalog size the index holds the
     two-stage search (``two_stage/``: FAISS candidates + compact image side) instead of the full
@@ -112,7 +114,8 @@ def build_index(folder: str | Path, parts: IndexParts, images: pd.DataFrame, ima
     classifier only about new ones. ``runner``: where the image side's chunks are computed.
     """
     model = RelevanceModel.load(parts.model)
-    catalog = images.loc[~images["image"].isin(blocked), ["image", "path"]].sort_values("image")
+    columns = ["image", "path", "sha256"] if "sha256" in images.columns else ["image", "path"]
+    catalog = images.loc[~images["image"].isin(blocked), columns].sort_values("image")
     two_stage = len(catalog) >= search.two_stage_from
     manifest = {
         "search": "two_stage" if two_stage else "exhaustive",

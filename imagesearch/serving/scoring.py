@@ -1,28 +1,45 @@
 """`imagesearch score`: how well a text describes one image file, in [0, 1].
 
-Unlike search, the image here is not in the catalog: it is embedded on the spot with the image
-encoder that embedded the catalog (rebuilt from ``manifest["image_encoder"]``, and refused if its
-fingerprint differs, since another encoder's vectors would be meaningless to the model). The
-legal rules apply on both sides: a text the rule flags, a photo the pipeline blocked (found by
-its content hash, whatever the file is called) or a new photo the visual classifier flags gets the
-disclaimer and no score.
+A photo of the catalog (the same bytes: found by its sha256 in the index's catalog, whatever the
+file is called) is not embedded: its image side is in the index, and its score is the one search
+gives it. Any other photo is embedded on the spot, alone, with the image encoder that embedded the
+catalog (rebuilt from ``manifest["image_encoder"]`` on first need, and refused if its fingerprint
+differs, since another encoder's vectors would be meaningless to the model), computing in float32
+(``SCORE_PRECISION``) where the pipeline used float64 for byte-stable files. One image is small work:
+BLAS, ONNX Runtime and torch run it on ``threads`` threads (1), because on a busy machine their
+worker threads spin against the other processes instead of helping. The legal rules apply on both
+sides, before anything is embedded where they can: a text the rule flags, a photo the pipeline
+blocked (by its content hash) or a new photo the visual classifier flags gets the disclaimer and
+no score.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from imagesearch.hashing import hash_file
 from imagesearch.legal.policy import VISUAL_CLASSIFIER_FILE, LegalPolicy
-from imagesearch.modeling.relevance import RelevanceModel
-from imagesearch.serving.searcher import MAX_QUERY_CHARS
+from imagesearch.columns import read_columns
+from imagesearch.serving.limits import MAX_QUERY_CHARS
+
+if TYPE_CHECKING:
+    from imagesearch.serving.searcher import Searcher
 
 log = logging.getLogger(__name__)
+
+SCORE_THREADS = 1  # threads for one image's work (BLAS, ONNX Runtime, torch)
+# A new photo's compute precision. float32 is ~3x faster on one image and its scores matched
+# float64's in every pair measured (docs/performance.md); its vectors are not byte-stable across
+# CPUs, which matters for the pipeline's stored vectors, not for one score.
+SCORE_PRECISION = "float32"
 
 
 class ScoreInputError(ValueError):
@@ -61,43 +78,65 @@ def open_image(path: str | Path) -> Image.Image:
 
 
 class ImageScorer:
-    """Scores (image file, text) pairs with the index's model, under the legal rules."""
+    """Scores (image file, text) pairs with the index's model, under the legal rules.
 
-    def __init__(self, model: RelevanceModel, text_encoder: Any, image_encoder: Any,
-                 policy: LegalPolicy) -> None:
+    The legal policy loads first and the searcher (model, query encoder, image side) only when a
+    request passes it: a refused text or photo costs neither."""
+
+    def __init__(self, folder: Path, policy: LegalPolicy, image_encoder: dict, threads: int = SCORE_THREADS,
+                 precision: str | None = SCORE_PRECISION) -> None:
+        """``image_encoder``: the manifest's description of the catalog's image encoder, built only
+        when a photo outside the catalog comes; ``precision``: its compute precision for that photo
+        (None: the catalog's own)."""
         if policy.visual is None:
             raise IndexLoadError("scoring photos outside the catalog needs the visual classifier")
-        self.model = model
-        self.text_encoder = text_encoder
-        self.image_encoder = image_encoder
+        if not image_encoder.get("name"):
+            raise IndexLoadError("the index manifest does not record the image encoder; rebuild the index")
+        self.folder = folder
         self.policy = policy
+        self.described = image_encoder
+        self.threads = threads
+        self.precision = precision
+        self._encoder: Any = None
 
     @classmethod
-    def load(cls, folder: str | Path) -> "ImageScorer":
-        """Load everything from an index folder written by :func:`imagesearch.serving.index.build_index`."""
-        from imagesearch.embedding.encoders.image import build_image_encoder
-        from imagesearch.serving.searcher import load_query_encoder
-
+    def load(cls, folder: str | Path, threads: int = SCORE_THREADS,
+             precision: str | None = SCORE_PRECISION) -> "ImageScorer":
+        """The scorer of an index folder written by :func:`imagesearch.serving.index.build_index`."""
         folder = Path(folder)
         manifest_path = folder / "manifest.json"
         if not manifest_path.is_file():
             raise IndexLoadError(f"{folder}: no manifest.json; build the index first (dvc repro index)")
         manifest = json.loads(manifest_path.read_text())
-        classifier_path = folder / VISUAL_CLASSIFIER_FILE
-        if not classifier_path.is_file():
+        if not (folder / VISUAL_CLASSIFIER_FILE).is_file():
             raise IndexLoadError(f"{folder}: no {VISUAL_CLASSIFIER_FILE}; rebuild the index (dvc repro index)")
-        return cls(
-            model=RelevanceModel.load(folder / "model"),
-            text_encoder=load_query_encoder(folder),
-            image_encoder=_image_encoder(manifest.get("image_encoder") or {}, build_image_encoder),
-            policy=LegalPolicy.load(folder),
-        )
+        return cls(folder, LegalPolicy.load(folder), manifest.get("image_encoder") or {}, threads, precision)
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        """The index loaded for search, with this scorer's policy."""
+        from imagesearch.serving.searcher import Searcher
+
+        return Searcher.load(self.folder, threads=self.threads, policy=self.policy)
+
+    @cached_property
+    def catalog_rows(self) -> dict[str, int]:
+        """sha256 -> catalog row of the indexed photos (empty for an index without the column)."""
+        import pyarrow.parquet as pq
+
+        catalog = self.folder / "catalog.parquet"
+        if "sha256" not in pq.read_schema(catalog).names:
+            return {}
+        digests = read_columns(catalog, ["sha256"])["sha256"]
+        return dict(zip(digests, range(len(digests))))
 
     def score(self, image_path: str | Path, text: str) -> ScoreResult:
         """Score ``text`` against the image at ``image_path``.
 
         Raises ScoreInputError for an unreadable image or an empty / too long text.
         """
+        from threadpoolctl import threadpool_limits
+
         text = " ".join(str(text).split())
         if not text:
             raise ScoreInputError("the text is empty")
@@ -107,28 +146,58 @@ class ImageScorer:
         verdict = self.policy.check_text(text)
         if verdict.blocked:
             return ScoreResult(None, self.policy.disclaimer, "text")
+        digest = hash_file(image_path)
         vectors: list[np.ndarray] = []
 
         def vector() -> np.ndarray:
-            vectors.append(self.image_encoder.encode([image]))
+            vectors.append(self.embed(image))
             return vectors[-1]
 
-        if self.policy.check_photo(image_path, vector).blocked:
-            return ScoreResult(None, self.policy.disclaimer, "image")
-        image_vector = vectors[-1] if vectors else self.image_encoder.encode([image])
-        text_vector = self.text_encoder.encode([text])
-        return ScoreResult(float(self.model.score(image_vector, text_vector)[0]), notice=self.policy.message(verdict))
+        with threadpool_limits(self.threads):
+            if self.policy.check_photo(image_path, vector, digest).blocked:
+                return ScoreResult(None, self.policy.disclaimer, "image")
+            text_vector = self.searcher.text_encoder.encode([text])
+            row = self.catalog_rows.get(digest)
+            if row is not None:
+                score = self.searcher.score_rows(np.array([row]), text_vector)[0, 0]
+            else:
+                image_vector = vectors[-1] if vectors else self.embed(image)
+                score = self.searcher.model.score(image_vector, text_vector)[0]
+            return ScoreResult(float(score), notice=self.policy.message(verdict))
+
+    def embed(self, image: Image.Image) -> np.ndarray:
+        """One photo's vector (1, d) from the catalog's image encoder, on ``threads`` torch threads."""
+        if self._encoder is None:
+            from imagesearch.embedding.encoders.image import build_image_encoder
+
+            limit_torch_threads(self.threads)
+            self._encoder = _image_encoder(self.described, build_image_encoder, self.precision)
+        return self._encoder.encode([image])
 
 
-def _image_encoder(described: dict, build: Any) -> Any:
-    """Rebuild the catalog's image encoder from its stored description; refuse a different one."""
-    if not described.get("name"):
-        raise IndexLoadError("the index manifest does not record the image encoder; rebuild the index")
-    encoder = build({"encoder": described["name"], "options": described.get("options") or {},
-                     "batch_size": 1})
+def limit_torch_threads(threads: int) -> None:
+    """Cap torch's intra-op (and, before its first parallel work, inter-op) threads.
+
+    Process-wide: call it in a process that embeds single images (the CLI), not in one that also
+    embeds batches."""
+    import torch
+
+    torch.set_num_threads(threads)
+    with contextlib.suppress(RuntimeError):  # refused once torch has started parallel work
+        torch.set_num_interop_threads(threads)
+
+
+def _image_encoder(described: dict, build: Any, precision: str | None = None) -> Any:
+    """Rebuild the catalog's image encoder from its stored description; refuse a different one.
+    ``precision``: compute in it instead, where the encoder has that option (torch CNNs)."""
+    options = described.get("options") or {}
+    encoder = build({"encoder": described["name"], "options": options, "batch_size": 1})
     stored = described.get("fingerprint")
     if stored and encoder.fingerprint() != stored:
         raise IndexLoadError(
             f"the {described['name']} image encoder here differs from the one that embedded the "
             "catalog (package or weights changed); re-run embed_images and the stages after it")
+    if precision in getattr(encoder, "precisions", ()):
+        return build({"encoder": described["name"], "options": {**options, "precision": precision},
+                      "batch_size": 1})
     return encoder

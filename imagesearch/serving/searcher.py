@@ -114,10 +114,12 @@ class Searcher:
         return pd.DataFrame({"image": self.images, "path": self.photo_files})
 
     @classmethod
-    def load(cls, folder: str | Path, threads: int | None = None, images: str | Path | None = None) -> "Searcher":
+    def load(cls, folder: str | Path, threads: int | None = None, images: str | Path | None = None,
+             policy: LegalPolicy | None = None) -> "Searcher":
         """The index in ``folder``; ``threads`` caps the query encoder's threads (the server
         answers concurrent queries on threads of their own and passes 1); ``images``: the folder
-        holding the catalog's photo files, for an index fetched without its project."""
+        holding the catalog's photo files, for an index fetched without its project; ``policy``:
+        the index's legal policy if the caller loaded it already."""
         folder = Path(folder)
         if not (folder / "manifest.json").is_file():
             raise FileNotFoundError(f"{folder}: no search index here (no manifest.json); "
@@ -135,7 +137,7 @@ class Searcher:
             text_encoder=load_query_encoder(folder, threads),
             catalog=catalog,
             image_side=None if two_stage is not None else _image_side(folder),
-            policy=LegalPolicy.load(folder),
+            policy=policy if policy is not None else LegalPolicy.load(folder),
             manifest=json.loads((folder / "manifest.json").read_text()),
             two_stage=two_stage,
         )
@@ -188,6 +190,14 @@ class Searcher:
         scores = self.model.score_grid(self.image_side, text_vectors)
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         return order, np.take_along_axis(scores, order, axis=1)
+
+    def score_rows(self, rows: np.ndarray, text_vectors: np.ndarray) -> np.ndarray:
+        """Scores (n_texts, len(rows)) of catalog ``rows``: the score search gives each of them, from
+        the stored image side (the exhaustive one, or the two-stage re-ranker's)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.two_stage is not None:
+            return self.two_stage.score_rows(rows, text_vectors)
+        return self.model.score_grid(self.image_side.take(rows), text_vectors)
 
     def image_path(self, image: str) -> Path | None:
         """The file of an allowed catalog image, or None: ids outside the catalog resolve to nothing."""

@@ -233,6 +233,10 @@ class TwoStageSearch:
         """The projected image side of catalog ``rows``, the candidate field from the FAISS index."""
         return self.store.take(rows, projected=True, **{self.candidate_field: self.candidates.reconstruct(rows)})
 
+    def score_rows(self, rows: np.ndarray, text_vectors: np.ndarray) -> np.ndarray:
+        """The re-ranker's scores (n_texts, len(rows)) of catalog ``rows``, as :meth:`search` gives them."""
+        return self.ranker.score_grid(self._take(rows), _check_matrix(text_vectors, "text_vectors"))
+
     def _search(self, text_vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         text_vectors = _check_matrix(text_vectors, "text_vectors")
         if k < 1:
