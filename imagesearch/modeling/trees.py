@@ -102,15 +102,18 @@ class LeafMasks:
                 ends = np.array([[len(t) + 1] for t in self.thresholds], np.intp)
                 index = np.where(missing, ends, index)
             index += self.offsets
-            mask = self.table[index[0]]                             # (rows, trees)
+            # the indexes are in range by construction; mode="clip" lets take write into ``out``
+            # without the buffer that mode="raise" copies through
+            mask = self.table.take(index[0], axis=0, mode="clip")      # (rows, trees)
+            rows_of_table = np.empty_like(mask)
             for feature_index in index[1:]:
-                mask &= self.table[feature_index]
+                mask &= np.take(self.table, feature_index, axis=0, out=rows_of_table, mode="clip")
         else:
             mask = np.repeat(self.table[:1], len(rows), axis=0)
         lowest = mask & (~mask + mask.dtype.type(1))                 # a power of two: exact in float32
-        position = (lowest.astype(np.float32).view(np.int32) >> 23) - 127
-        position += np.arange(trees, dtype=np.int32) * width
-        return self.leaf.reshape(-1).take(position.T)
+        position = lowest.astype(np.float32).view(np.int32) >> 23    # the bit's exponent + 127
+        position += np.arange(trees, dtype=np.int32) * width - 127
+        return self.leaf.reshape(-1).take(position.T, mode="clip")
 
 
 @dataclass(frozen=True)
