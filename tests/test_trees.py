@@ -43,6 +43,7 @@ def test_predictions_are_xgboosts_bits(objective, missing):
 
 @pytest.mark.parametrize(("params", "mask_bits"), [
     ({"max_depth": 1}, 8), ({"max_depth": 4}, 16), ({"max_depth": 6}, 64),
+    ({"max_depth": 3, "gamma": 0.5}, 8),  # stumps (a lone leaf) among deeper trees
     ({"max_depth": 0, "grow_policy": "lossguide", "max_leaves": 24}, 32),  # uneven depths
     ({"max_depth": 9}, None),  # more than 64 leaves: walked level by level
 ])
@@ -52,6 +53,8 @@ def test_every_tree_size_gives_xgboosts_bits_with_missing_values_and_single_rows
                          "tree_method": "hist", "nthread": 1, **params}, xgb.DMatrix(x, y), num_boost_round=40)
     trees = TreeEnsemble.from_json(booster.save_raw("json"))
     assert (trees.masks.table.dtype.itemsize * 8 if trees.masks is not None else None) == mask_bits
+    if "gamma" in params:
+        assert 0 < (trees.left[:, 0] == 0).sum() < len(trees)
     probe, _ = table(1500, seed=2, missing=0.3)
     probe[:7, 0] = np.nan  # rows whose whole first split is missing
     expected = booster.inplace_predict(probe)
