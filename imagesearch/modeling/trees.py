@@ -51,7 +51,7 @@ class LeafMasks:
     @classmethod
     def from_trees(cls, trees: list[dict]) -> "LeafMasks | None":
         """The masks of XGBoost's JSON ``trees``; None where a tree has more than 64 leaves."""
-        shapes = [_leaf_spans(np.asarray(t["left_children"]), np.asarray(t["right_children"])) for t in trees]
+        shapes = [_leaf_spans(t["left_children"], t["right_children"]) for t in trees]
         width = max((len(order) for order, _ in shapes), default=0)
         dtype = next((d for d in MASK_DTYPES if np.iinfo(d).bits >= width), None)
         if dtype is None or not trees:
@@ -59,19 +59,20 @@ class LeafMasks:
         full = int(np.iinfo(dtype).max)
         leaf = np.zeros((len(trees), width), np.float32)
         split_tree, split_feature, split_value, split_clear, split_right = [], [], [], [], []
-        for row, (tree, (order, spans)) in enumerate(zip(trees, shapes)):
-            value = np.asarray(tree["split_conditions"], np.float64).astype(np.float32)
-            leaf[row, :len(order)] = value[order]
-            left = np.asarray(tree["left_children"])
-            for node in np.flatnonzero(left != -1):
-                low, high = spans[left[node]]  # the left subtree's leaves
-                split_tree.append(row)
-                split_feature.append(tree["split_indices"][node])
-                split_value.append(value[node])
-                split_clear.append(full ^ (((1 << int(high - low)) - 1) << int(low)))
-                split_right.append(not tree["default_left"][node])
+        for row, (tree, (order, (first, end))) in enumerate(zip(trees, shapes)):
+            value = tree["split_conditions"]
+            leaf[row, :len(order)] = np.asarray([value[n] for n in order], np.float64).astype(np.float32)
+            for node, left in enumerate(tree["left_children"]):
+                if left != -1:
+                    low, high = first[left], end[left]  # the left subtree's leaves
+                    split_tree.append(row)
+                    split_feature.append(tree["split_indices"][node])
+                    split_value.append(value[node])
+                    split_clear.append(full ^ (((1 << (high - low)) - 1) << low))
+                    split_right.append(not tree["default_left"][node])
         split_tree, split_feature = np.asarray(split_tree, np.intp), np.asarray(split_feature, np.intp)
-        split_value, split_clear = np.asarray(split_value, np.float32), np.asarray(split_clear, dtype)
+        split_value = np.asarray(split_value, np.float64).astype(np.float32)
+        split_clear = np.asarray(split_clear, dtype)
         split_right = np.asarray(split_right, bool)
         features = np.unique(split_feature)
         thresholds, tables = [], []
@@ -218,19 +219,20 @@ class TreeEnsemble:
         return self.leaf.reshape(-1).take(node)
 
 
-def _leaf_spans(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _leaf_spans(left: list[int], right: list[int]) -> tuple[list[int], tuple[list[int], list[int]]]:
     """The leaves left to right, and each node's leaves as a [first, end) range of that order."""
-    order, spans, stack = [], np.zeros((len(left), 2), np.intp), [(0, False)]
+    order, first, end, stack = [], [0] * len(left), [0] * len(left), [0]
     while stack:
-        node, children_done = stack.pop()
-        if left[node] == -1:
-            spans[node] = len(order), len(order) + 1
+        node = stack.pop()
+        if node < 0:  # ~node, whose children are done
+            first[~node], end[~node] = first[left[~node]], end[right[~node]]
+        elif left[node] == -1:
+            first[node] = len(order)
             order.append(node)
-        elif children_done:
-            spans[node] = spans[left[node], 0], spans[right[node], 1]
+            end[node] = len(order)
         else:
-            stack += [(node, True), (right[node], False), (left[node], False)]
-    return np.asarray(order, np.intp), spans
+            stack += (~node, right[node], left[node])
+    return order, (first, end)
 
 
 def _depth(left: np.ndarray, right: np.ndarray) -> int:
