@@ -3,6 +3,8 @@
     python -m benchmarks.bench_serving [--index data/index] [--requests 200] [--concurrency 1 4 20]
     python -m benchmarks.bench_serving --no-server --cli-runs 3 --baseline /work/main  # cold CLI only
     python -m benchmarks.bench_serving --cli-runs 0 --score-runs 3 --no-server   # score only
+    python -m benchmarks.bench_serving --cli-runs 0 --score-runs 0 --index /tmp/million_index --concurrency 1 \
+        --serve-baseline OTHER_CHECKOUT --rounds 4
 
 Cold CLI: wall time of whole `imagesearch search` processes (Python start, imports, index load,
 one query), an English and a Russian query; with ``--baseline CHECKOUT``, the same commands of
@@ -171,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
                              "translations, or both interleaved (from data/; the built-in list if absent)")
     parser.add_argument("--batch", type=int, nargs="+", default=[0],
                         help="micro-batch sizes to serve with, one server each (0: no batching)")
+    parser.add_argument("--serve-baseline", type=Path, default=None,
+                        help="another checkout (its code, e.g. a copy with an older module) whose server "
+                             "runs in turns with this one's, on the same index")
+    parser.add_argument("--rounds", type=int, default=1, help="servers per side, in turns")
     args = parser.parse_args(argv)
     args.texts = test_queries(args.queries)
     print(f"{len(args.texts)} distinct query texts ({args.queries})")
@@ -179,15 +185,18 @@ def main(argv: list[str] | None = None) -> int:
         cold_cli(args.index, args.cli_runs, args.baseline)
     if args.score_runs:
         cold_score(args.index, args.score_runs)
+    sides = {"this": REPO} | ({"baseline": args.serve_baseline} if args.serve_baseline else {})
     for batch in [] if args.no_server else args.batch:
-        print(f"server, micro-batch {batch or 'off'}:")
-        serve(args, ("--batch", str(batch)))
+        for _ in range(args.rounds):
+            for name, checkout in sides.items():
+                print(f"server ({name}: {checkout}), micro-batch {batch or 'off'}, load average {load_average()}:")
+                serve(args, ("--batch", str(batch)), checkout)
     return 0
 
 
-def serve(args: argparse.Namespace, extra: tuple[str, ...]) -> None:
+def serve(args: argparse.Namespace, extra: tuple[str, ...], checkout: Path = REPO) -> None:
     port = free_port()
-    server = start_server(args.index, port, extra=extra)
+    server = start_server(args.index, port, extra=extra, repo=checkout)
     try:
         base, baseline = f"http://127.0.0.1:{port}", None
         print(f"{'concurrency':>11} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} {'vs 1':>6} errors")

@@ -41,12 +41,44 @@ def test_predictions_are_xgboosts_bits(objective, missing):
     assert np.array_equal(bits(trees.predict(probe)), bits(booster.predict(xgb.DMatrix(probe))))
 
 
+@pytest.mark.parametrize(("params", "mask_bits"), [
+    ({"max_depth": 1}, 8), ({"max_depth": 4}, 16), ({"max_depth": 6}, 64),
+    ({"max_depth": 3, "gamma": 0.5}, 8),  # stumps (a lone leaf) among deeper trees
+    ({"max_depth": 0, "grow_policy": "lossguide", "max_leaves": 24}, 32),  # uneven depths
+    ({"max_depth": 9}, None),  # more than 64 leaves: walked level by level
+])
+def test_every_tree_size_gives_xgboosts_bits_with_missing_values_and_single_rows(params, mask_bits):
+    x, y = table(4000, missing=0.1)
+    booster = xgb.train({"objective": "reg:logistic", "eta": 0.3, "min_child_weight": 0.1, "seed": 0,
+                         "tree_method": "hist", "nthread": 1, **params}, xgb.DMatrix(x, y), num_boost_round=40)
+    trees = TreeEnsemble.from_json(booster.save_raw("json"))
+    assert (trees.masks.table.dtype.itemsize * 8 if trees.masks is not None else None) == mask_bits
+    if "gamma" in params:
+        assert 0 < (trees.left[:, 0] == 0).sum() < len(trees)
+    probe, _ = table(1500, seed=2, missing=0.3)
+    probe[:7, 0] = np.nan  # rows whose whole first split is missing
+    expected = booster.inplace_predict(probe)
+    assert np.array_equal(bits(trees.predict(probe)), bits(expected))
+    for rows in (1, 2, 3):  # one row: its leaves are added in tree order as for many
+        assert np.array_equal(bits(trees.predict(probe[:rows])), bits(expected[:rows]))
+
+
+def test_the_leaf_masks_find_the_walks_leaves_on_the_pipelines_model():
+    booster = REPO / "data" / "model" / "booster.json"
+    if not booster.exists():
+        pytest.skip("the pipeline's model is not checked out (dvc pull / dvc repro)")
+    trees = TreeEnsemble.from_json(booster.read_bytes())
+    rows = np.random.default_rng(0).normal(size=(3000, int(trees.masks.features.max()) + 1)).astype(np.float32)
+    rows[np.random.default_rng(1).random(rows.shape) < 0.05] = np.nan
+    assert np.array_equal(trees.masks.leaves(rows), trees._walk(rows))
+
+
 def test_a_model_with_a_lone_leaf_and_no_rows():
     x, y = table(50)
     booster = xgb.train({"objective": "reg:logistic", "max_depth": 2, "min_child_weight": 1e6, "nthread": 1},
                         xgb.DMatrix(x, y), num_boost_round=3)  # no split is allowed: every tree is a leaf
     trees = TreeEnsemble.from_json(booster.save_raw("json"))
-    assert trees.depth == 0
+    assert trees.depth == 0 and trees.masks is not None
     assert np.array_equal(bits(trees.predict(x)), bits(booster.predict(xgb.DMatrix(x))))
     assert trees.predict(np.zeros((0, x.shape[1]), np.float32)).shape == (0,)
 
