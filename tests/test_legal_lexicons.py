@@ -170,7 +170,9 @@ def _blocked_words(texts: list[str]) -> list[tuple[str, str]]:
     for text in texts:
         verdict = RULE.check(text)
         folded = text.casefold()
-        out += [(text, w) for w in verdict.words if len(w) > 1 and " " not in w and w in folded]
+        # words, not ages in digits: "12.-latek" reads as an ordinal, not a disguised "12-latek"
+        out += [(text, w) for w in verdict.words
+                if len(w) > 1 and " " not in w and w in folded and not any(c.isdigit() for c in w)]
     return out
 
 

@@ -7,7 +7,7 @@ the decision beside every debatable word. ``lexicons/forms.json`` (written by
 :mod:`imagesearch.legal.lexicon_forms` from simplemma and pymorphy3) maps every inflected form of a
 term to its lemma, so no dictionary is loaded while searching. A lexicon is read on first use.
 
-Words are compared after :func:`fold_word`: the normaliser's reading (case folded, accents
+Words are compared after :func:`~imagesearch.legal.folding.fold_word`: the normaliser's reading (case folded, accents
 dropped) with the letters a keyboard may lack read plainly (Turkish ı -> i, Polish ł -> l;
 apostrophes dropped inside Cyrillic words: "п'ять" -> "пять"). A word also fires when it is one
 edit from a term form of five letters or more ("bambinni") and no dictionary knows it
@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-
+from imagesearch.legal.folding import KAZAKH_FOLD, fold_text, fold_word
 from imagesearch.legal.spelling import deletions, one_edit_apart
 from imagesearch.legal.yaml_files import load_yaml
 
@@ -33,30 +33,11 @@ FORMS_PATH = LEXICON_DIR / "forms.json"
 LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "pl", "tr", "uk", "be", "kk", "ru")
 MIN_FUZZY = 5
 MIN_ADULT_AGE = 16.0
-_LATIN_FOLD = str.maketrans({"ı": "i", "ł": "l", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ß": "ss"})
-_CYRILLIC_FOLD = str.maketrans({"ё": "е", "ґ": "г", "'": "", "’": "", "ʼ": "", "`": "", "ʹ": ""})
-_KAZAKH_FOLD = str.maketrans({"ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о", "ұ": "у", "ү": "у",
-                              "һ": "х", "і": "и"})
 _APOSTROPHES = "'’ʼ`ʹ"
 _LATIN_WORD = re.compile(r"[^\W_]+")
 _CYRILLIC_WORD = re.compile(r"[^\W_]+")
 _NOT_RUSSIAN = re.compile("[іїєґўәғқңөұүһ]")  # Ukrainian, Belarusian and Kazakh letters
 _BARE_ADULT_AGE = re.compile(r"^\W{0,3}(?:\(|,)\s*(\d{2,3})\s*(?:\)|,|$|[^\W\d_]{0,5}\))")
-
-
-def fold_word(word: str, lang: str) -> str:
-    """A word or text as the lexicons compare it (see the module docstring)."""
-    from imagesearch.legal.normalise import normalise
-
-    return fold_text(normalise(word), lang)
-
-
-def fold_text(text: str, lang: str) -> str:
-    """Fold an already normalised reading for ``lang``'s lexicon."""
-    text = text.replace("’", "'").replace("ʼ", "'")
-    if lang in ("uk", "be", "kk", "ru"):
-        return text.translate(_CYRILLIC_FOLD)
-    return text.translate(_LATIN_FOLD)
 
 
 @lru_cache(maxsize=1)
@@ -284,14 +265,14 @@ def _stems(config: Mapping[str, Any], lang: str) -> re.Pattern[str] | None:
                 for name, values in (config.get("suffixes") or {}).items()}
     kazakh = bool(config.get("kazakh_fold"))
     if kazakh:  # typed without Kazakh letters: "кыз" for "қыз"; two-letter stems ("ұл") only as written
-        suffixes = {name: sorted(set(ends) | {e.translate(_KAZAKH_FOLD) for e in ends}, key=len, reverse=True)
+        suffixes = {name: sorted(set(ends) | {e.translate(KAZAKH_FOLD) for e in ends}, key=len, reverse=True)
                     for name, ends in suffixes.items()}
     groups = []
     for i, (stem, kind) in enumerate(stems.items()):
         least = 1 if kind.endswith("+") else 0
         ends = "|".join(re.escape(s) for s in suffixes[kind.rstrip("+")]) or "(?!)"
         stem = fold_word(stem, lang)
-        written = [stem] + ([stem.translate(_KAZAKH_FOLD)] if kazakh and len(stem) >= 3 else [])
+        written = [stem] + ([stem.translate(KAZAKH_FOLD)] if kazakh and len(stem) >= 3 else [])
         alternatives = "|".join(re.escape(w) for w in dict.fromkeys(written))
         groups.append(f"(?P<s{i}>{alternatives})(?:{ends}){{{least},3}}")
     return re.compile("|".join(groups))
@@ -315,8 +296,8 @@ def load_lexicon(lang: str) -> Lexicon:
             phrases.append(folded.replace("-", " "))
         else:
             terms[folded] = folded
-            if config.get("kazakh_fold") and len(folded.translate(_KAZAKH_FOLD)) >= 4:
-                terms.setdefault(folded.translate(_KAZAKH_FOLD), folded)
+            if config.get("kazakh_fold") and len(folded.translate(KAZAKH_FOLD)) >= 4:
+                terms.setdefault(folded.translate(KAZAKH_FOLD), folded)
     for form in config.get("forms") or []:
         folded = fold_word(str(form), lang)
         if " " in folded or "-" in folded:
@@ -388,7 +369,7 @@ def _exceptions(config: Mapping[str, Any]) -> list[str]:
 def _phrase(text: str, lang: str, kazakh: bool = False) -> tuple[tuple[str, ...], ...]:
     def folded(a: str) -> list[str]:
         word = fold_word(a, lang) if not a.endswith("*") else fold_word(a[:-1], lang) + "*"
-        return [word, word.translate(_KAZAKH_FOLD)] if kazakh else [word]
+        return [word, word.translate(KAZAKH_FOLD)] if kazakh else [word]
 
     return tuple(tuple(dict.fromkeys(f for a in token.split("|") for f in folded(a))) for token in text.split())
 

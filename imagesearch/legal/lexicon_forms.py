@@ -22,7 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 
 
-from imagesearch.legal.lexicon import FORMS_PATH, LANGUAGES, LEXICON_DIR, MIN_FUZZY, fold_word
+from imagesearch.legal.folding import fold_word
+from imagesearch.legal.lexicon import FORMS_PATH, LANGUAGES, LEXICON_DIR, MIN_FUZZY
 from imagesearch.legal.text_rule import TERMS_PATH
 from imagesearch.legal.yaml_files import load_yaml
 
@@ -45,7 +46,7 @@ def _fast_fold(word: str, lang: str) -> str:
         word = unicodedata.normalize("NFC", unicodedata.normalize("NFD", word).replace("\u0301", ""))
     else:
         word = "".join(c for c in unicodedata.normalize("NFKD", word) if unicodedata.category(c) != "Mn")
-    from imagesearch.legal.lexicon import fold_text
+    from imagesearch.legal.folding import fold_text
 
     return fold_text(word.casefold(), lang)
 

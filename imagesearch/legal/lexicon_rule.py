@@ -15,8 +15,8 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 from imagesearch.legal import lexicon
-from imagesearch.legal.lexicon import (_CYRILLIC_FOLD, _LATIN_FOLD, LANGUAGES, MIN_ADULT_AGE, Analysis, analyse,
-                                       load_lexicon, script_languages)
+from imagesearch.legal.folding import CYRILLIC_FOLD, LATIN_FOLD
+from imagesearch.legal.lexicon import LANGUAGES, MIN_ADULT_AGE, Analysis, analyse, load_lexicon, script_languages
 from imagesearch.legal.normalise import normalise
 from imagesearch.legal.rules import register_text_rule
 from imagesearch.legal.tokens import Tokenizer
@@ -24,7 +24,7 @@ from imagesearch.legal.tokens import Tokenizer
 
 def comparable(text: str) -> str:
     """A word or span folded the way every list folds it, to compare evidence across lists."""
-    return normalise(text).translate(_LATIN_FOLD).translate(_CYRILLIC_FOLD)
+    return normalise(text).translate(LATIN_FOLD).translate(CYRILLIC_FOLD)
 
 
 def is_term_word(word: str) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from imagesearch import paths
-from imagesearch.columns import read_columns
+from imagesearch.data.columns import read_columns
 from imagesearch.hashing import hash_file
 from imagesearch.legal.coverage import uncovered
 from imagesearch.legal.crosslingual import CrosslingualWordRule

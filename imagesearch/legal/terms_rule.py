@@ -57,7 +57,8 @@ class TermRule:
         langs = next((langs for term, langs in self.collisions if term in token_forms), None)
         if not langs:
             return False
-        from imagesearch.legal.lexicon import fold_text, load_lexicon
+        from imagesearch.legal.folding import fold_text
+        from imagesearch.legal.lexicon import load_lexicon
 
         return load_lexicon("en").reads_as(re.findall(r"[^\W\d_]+", fold_text(text, "en")), langs)
 

@@ -27,7 +27,8 @@ import numpy as np
 from imagesearch.atomic import atomic_path
 from imagesearch.embedding.encoders.vl_common import shares_vision_language_model
 from imagesearch.embedding.vectors import VectorSet, write_npz
-from imagesearch.modeling.joint_space import SPACES, VisionLanguageSpace, fitted_arrays, restore_arrays
+from imagesearch.modeling.joint_space import SPACES, VisionLanguageSpace
+from imagesearch.modeling.space_files import fitted_arrays, restore_arrays
 from imagesearch.modeling.trees import TreeEnsemble
 
 if TYPE_CHECKING:  # fitting needs them; scoring a saved model imports none of them

@@ -22,7 +22,7 @@ from imagesearch import paths
 from imagesearch.atomic import atomic_path
 from imagesearch.cluster import IN_PROCESS, MIN_TASKS, Tasks, chunk_slices
 from imagesearch.embedding.vectors import VectorSet
-from imagesearch.modeling.joint_space import IMAGE_SIDE_FILE, write_image_side
+from imagesearch.modeling.space_files import IMAGE_SIDE_FILE, write_image_side
 from imagesearch.modeling.relevance import RelevanceModel
 from imagesearch.params import SearchParams
 

@@ -27,7 +27,7 @@ from PIL import Image, UnidentifiedImageError
 
 from imagesearch.hashing import hash_file
 from imagesearch.legal.policy import VISUAL_CLASSIFIER_FILE, LegalPolicy
-from imagesearch.columns import read_columns
+from imagesearch.data.columns import read_columns
 from imagesearch.serving.limits import MAX_QUERY_CHARS
 
 if TYPE_CHECKING:

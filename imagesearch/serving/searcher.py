@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from imagesearch import paths
-from imagesearch.columns import read_columns
+from imagesearch.data.columns import read_columns
 from imagesearch.legal.policy import LegalPolicy
-from imagesearch.modeling.joint_space import IMAGE_SIDE_FILE, read_image_side
+from imagesearch.modeling.space_files import IMAGE_SIDE_FILE, read_image_side
 from imagesearch.modeling.relevance import RelevanceModel
 from imagesearch.serving.limits import DEFAULT_K, MAX_K, MAX_QUERY_CHARS  # noqa: F401 (re-exported)
 from imagesearch.serving.photos import photo_paths
