@@ -167,7 +167,8 @@ def test_inserting_a_term_anywhere_blocks(words: list[str], term: str, where: in
     assume(all(RULE.check(" ".join(pair)).blocked
                for pair in (words[max(where - 1, 0):where + 1], words[where:where + 2])))
     verdict = RULE.check(" ".join(words))
-    assert verdict.blocked and verdict.rule == "term"
+    # a term list blocks it: the English one, or another language's that reads the text first
+    assert verdict.blocked and verdict.rule.split("_")[0] == "term", verdict
 
 
 @settings(max_examples=300, deadline=None)
