@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from imagesearch.serving.decoding import to_float32
 
 #: Per wide ``ImageSide`` field that may be projected, the ``TextSide`` fields it meets in a
 #: feature: ``standard`` meets the text's t2i map and its kNN image vector (and nothing else does,
@@ -135,7 +136,7 @@ class CompactImageSide:
             if name in self.external:
                 values[name] = np.asarray(external[name], dtype=np.float32)
                 continue
-            part = data[name][rows].astype(np.float32)
+            part = to_float32(data[name][rows])
             values[name] = part @ self.bases[name].T if name in self.bases and not projected else part
         return self.side_type(**values)
 

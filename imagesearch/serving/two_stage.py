@@ -30,6 +30,7 @@ import numpy as np
 
 from imagesearch.embedding.vectors import l2_normalise
 from imagesearch.serving.compact_side import CompactImageSide, ProjectedSpace, query_directions  # noqa: F401
+from imagesearch.serving.decoding import IvfVectors
 
 DEFAULT_SPEC = "IVF2048,SQfp16"
 CANDIDATES_FILE, STORE_FILE, CONFIG_FILE = "candidates.faiss", "store.npz", "config.json"
@@ -54,6 +55,7 @@ class CandidateIndex:
     def __init__(self, index: Any, nprobe: int = 32) -> None:
         self.index = index
         self.nprobe = nprobe
+        self._vectors: IvfVectors | None = None  # the stored vectors read in place, after the last add
 
     @classmethod
     def create(cls, dim: int, spec: str = DEFAULT_SPEC, train: np.ndarray | None = None,
@@ -78,6 +80,7 @@ class CandidateIndex:
         return out
 
     def add(self, vectors: np.ndarray) -> None:
+        self._vectors = None
         self.index.add(np.ascontiguousarray(_check_matrix(vectors, "vectors")))
 
     def __len__(self) -> int:
@@ -111,6 +114,10 @@ class CandidateIndex:
 
     def reconstruct(self, rows: np.ndarray) -> np.ndarray:
         """The stored (decoded) vectors of ``rows``, float32 (n, d)."""
+        if IvfVectors.supports(self.index):
+            if self._vectors is None:
+                self._vectors = IvfVectors(self.index)
+            return self._vectors.take(rows)
         ivf = self._ivf()
         if ivf is not None and ivf.direct_map.type == faiss.DirectMap.NoMap:
             ivf.make_direct_map()
