@@ -27,7 +27,6 @@ from PIL import Image, UnidentifiedImageError
 
 from imagesearch.hashing import hash_file
 from imagesearch.legal.policy import VISUAL_CLASSIFIER_FILE, LegalPolicy
-from imagesearch.data.columns import read_columns
 from imagesearch.serving.limits import MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
@@ -117,18 +116,7 @@ class ImageScorer:
         """The index loaded for search, with this scorer's policy."""
         from imagesearch.serving.searcher import Searcher
 
-        return Searcher.load(self.folder, threads=self.threads, policy=self.policy)
-
-    @cached_property
-    def catalog_rows(self) -> dict[str, int]:
-        """sha256 -> catalog row of the indexed photos (empty for an index without the column)."""
-        import pyarrow.parquet as pq
-
-        catalog = self.folder / "catalog.parquet"
-        if "sha256" not in pq.read_schema(catalog).names:
-            return {}
-        digests = read_columns(catalog, ["sha256"])["sha256"]
-        return dict(zip(digests, range(len(digests))))
+        return Searcher.load(self.folder, threads=self.threads, policy=self.policy, digests=True)
 
     def score(self, image_path: str | Path, text: str) -> ScoreResult:
         """Score ``text`` against the image at ``image_path``.
@@ -157,7 +145,7 @@ class ImageScorer:
             if self.policy.check_photo(image_path, vector, digest).blocked:
                 return ScoreResult(None, self.policy.disclaimer, "image")
             text_vector = self.searcher.text_encoder.encode([text])
-            row = self.catalog_rows.get(digest)
+            row = self.searcher.digest_rows.get(digest)
             if row is not None:
                 score = self.searcher.score_rows(np.array([row]), text_vector)[0, 0]
             else:
