@@ -21,8 +21,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 # --pull: whatever the default remote already holds (outputs of unchanged stages, and the
 # run-cache of stages someone ran with these exact deps and params) is restored instead of
 # recomputed; with no remote reachable, or an empty one, everything is computed here.
-# Search, the web page and legal-check on a built index (e.g. from `dvc get`), no torch or
-# TensorFlow: the hashed serve lock into .venv-serve (then .venv-serve/bin/imagesearch ...).
+# Search, the web page, legal-check and score of a catalog photo on a built index (e.g. from `dvc get`),
+# no torch, TensorFlow or training libraries: the hashed serve lock into .venv-serve (then .venv-serve/bin/imagesearch ...).
 serve-venv: .venv-serve/.installed
 
 .venv-serve/.installed: requirements-serve.txt pyproject.toml

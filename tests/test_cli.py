@@ -1,7 +1,6 @@
 """`imagesearch search|score` run as a user runs them: a subprocess, on the tiny real index."""
 from __future__ import annotations
 
-import ast
 import json
 import os
 import shutil
@@ -15,6 +14,7 @@ from PIL import Image
 from imagesearch.legal.rules import DISCLAIMER
 from imagesearch.legal.visual import VisualClassifier
 from imagesearch.serving.searcher import MAX_QUERY_CHARS
+from tests.serve_lock import modules_outside_serve_lock
 
 pytestmark = pytest.mark.slow
 
@@ -201,14 +201,10 @@ def test_search_and_legal_check_need_neither_torch_nor_tensorflow(search_index, 
     assert [line.split("\t")[0] for line in checked.stdout.splitlines()] == ["blocked", "blocked", "allowed"]
 
 
-HEAVY = ("sklearn", "scipy", "xgboost")
-WITHOUT_HEAVY_RUNTIME = f"""
-import importlib.abc, sys
-class Absent(importlib.abc.MetaPathFinder):  # any import of them fails the command
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {HEAVY!r}:
-            raise ModuleNotFoundError(f"No module named {{name!r}}")
-sys.meta_path.insert(0, Absent())
+ONLY_SERVE_LOCK = """
+import sys
+from tests.serve_lock import as_in_serve_install
+as_in_serve_install()  # as in .venv-serve: any other import fails the command
 if sys.argv[1] == "serve-query":  # the web app's path: load the index, answer one query
     from fastapi.testclient import TestClient
     from imagesearch.serving.web.app import create_app
@@ -217,43 +213,51 @@ if sys.argv[1] == "serve-query":  # the web app's path: load the index, answer o
         began = time.monotonic()  # the index loads in the background, warmed up in English and Russian
         while client.get("/readyz").status_code != 200 and time.monotonic() - began < 120:
             time.sleep(0.2)
-        response = client.get("/api/search", params={{"q": "a red circle", "k": 2}})
+        response = client.get("/api/search", params={"q": "a red circle", "k": 2})
         print(response.status_code, len(response.json()["results"]))
 else:
     from imagesearch.serving.cli import main
     code = main(sys.argv[1:])
     if code:
         raise SystemExit(code)
-print("loaded:", sorted(name for name in sys.modules if name in {HEAVY!r} + ("pandas",)), file=sys.stderr)
 """
 
 
-def test_search_serve_legal_check_and_score_of_a_seen_photo_import_no_sklearn_scipy_or_xgboost(search_index, tmp_path):
-    """The model scores with numpy (its trees, its space's arrays): a query never imports the
-    libraries that trained it (0.7 s of a cold command), nor the visual classifier's scikit-learn
-    (read only for a photo the pipeline never judged)."""
+def test_search_serve_legal_check_and_score_of_a_catalog_photo_import_only_the_serve_locks_packages(search_index,
+                                                                                                    tmp_path):
+    """Every module of a distribution requirements-serve.txt leaves out (scikit-learn, scipy,
+    XGBoost, pandas, joblib, torch, ...) is unimportable: the model scores with numpy (its trees,
+    its space's arrays), the index's parquet files are read with pyarrow alone. A photo outside the
+    catalog needs torch and the visual classifier's scikit-learn, and says so in one line."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-c", WITHOUT_HEAVY_RUNTIME]
+    assert {"sklearn", "scipy", "xgboost", "pandas", "joblib", "torch"} <= modules_outside_serve_lock()
+    command = [sys.executable, "-c", ONLY_SERVE_LOCK]
     index = str(search_index.folder)
-    photo = str(search_index.image_file(search_index.allowed_images[0]))
+    photo = search_index.image_file(search_index.allowed_images[0])
+    new = tmp_path / "upload.png"
+    Image.open(photo).rotate(90).save(new)
     runs = {
         "search": subprocess.run([*command, "search", "a red circle", "-k", "2", "--json", "--index", index],
                                  capture_output=True, text=True, env=env, cwd=tmp_path),
-        "legal-check": subprocess.run([*command, "legal-check", "--index", index], input="a boy on a bike\na red circle\n",
+        "legal-check": subprocess.run([*command, "legal-check", "--index", index],
+                                      input="a boy on a bike\nДевочки танцуют\na red circle\n",
                                       capture_output=True, text=True, env=env, cwd=tmp_path),
         "serve": subprocess.run([*command, "serve-query", index], capture_output=True, text=True, env=env, cwd=tmp_path),
-        "score": subprocess.run([*command, "score", "--image", photo, "--text", "a red circle", "--index", index],
+        "score": subprocess.run([*command, "score", "--image", str(photo), "--text", "a red circle", "--index", index],
                                 capture_output=True, text=True, env=env, cwd=tmp_path),
     }
     for name, run in runs.items():
         assert run.returncode == 0, (name, run.stderr[-3000:])
-        loaded = ast.literal_eval(run.stderr.rsplit("loaded: ", 1)[1].strip())
-        # nor pandas (~0.4 s) where a query reads the index; score may (it embeds the photo with torch)
-        assert set(loaded) <= ({"pandas"} if name == "score" else set()), (name, loaded)
     assert json.loads(runs["search"].stdout)["results"]
-    assert [line.split("\t")[0] for line in runs["legal-check"].stdout.splitlines()] == ["blocked", "allowed"]
+    assert [line.split("\t")[0] for line in runs["legal-check"].stdout.splitlines()] == ["blocked", "blocked",
+                                                                                         "allowed"]
     assert runs["serve"].stdout.split() == ["200", "2"]
     assert 0.0 <= float(runs["score"].stdout) <= 1.0
+    refused = subprocess.run([*command, "score", "--image", str(new), "--text", "a red circle", "--index", index],
+                             capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith(f"error: {new}: not a photo of the catalog") and "'torch'" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
 
 
 def test_json_paths_work_from_another_working_directory(search_index, tmp_path):

@@ -11,7 +11,9 @@ from typing import Any
 import pyarrow.parquet as pq
 
 
-def read_columns(path: str | Path, names: list[str]) -> dict[str, list[Any]]:
-    """``{name: values}`` of the columns ``names`` of the parquet file at ``path``."""
+def read_columns(path: str | Path, names: list[str], optional: tuple[str, ...] = ()) -> dict[str, list[Any]]:
+    """``{name: values}`` of the columns ``names`` of the parquet file at ``path``, and of those
+    of ``optional`` that the file has."""
     with pq.ParquetFile(path) as parquet:
-        return parquet.read(columns=names).to_pydict()
+        present = set(parquet.schema_arrow.names)
+        return parquet.read(columns=[*names, *(name for name in optional if name in present)]).to_pydict()

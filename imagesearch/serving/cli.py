@@ -109,12 +109,13 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from imagesearch.serving.scoring import ImageScorer, IndexLoadError, ScoreInputError, open_image
+    from imagesearch.serving.scoring import (ImageScorer, IndexLoadError, PipelineInstallError, ScoreInputError,
+                                             open_image)
 
     try:
         open_image(args.image)  # a bad file fails in a second, before the models load
         result = ImageScorer.load(args.index).score(args.image, args.text)
-    except (ScoreInputError, IndexLoadError, FileNotFoundError) as err:
+    except (ScoreInputError, IndexLoadError, PipelineInstallError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if result.notice:

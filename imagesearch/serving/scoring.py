@@ -2,9 +2,10 @@
 
 A photo of the catalog (the same bytes: found by its sha256 in the index's catalog, whatever the
 file is called) is not embedded: its image side is in the index, and its score is the one search
-gives it. Any other photo is embedded on the spot, alone, with the image encoder that embedded the
-catalog (rebuilt from ``manifest["image_encoder"]`` on first need, and refused if its fingerprint
-differs, since another encoder's vectors would be meaningless to the model), computing in float32
+gives it. Any other photo (in the full install only: torch, scikit-learn) is embedded on the spot,
+alone, with the image encoder that embedded the catalog (rebuilt from ``manifest["image_encoder"]``
+on first need, and refused if its fingerprint differs, since another encoder's vectors would be
+meaningless to the model), computing in float32
 (``SCORE_PRECISION``) where the pipeline used float64 for byte-stable files. One image is small work:
 BLAS, ONNX Runtime and torch run it on ``threads`` threads (1), because on a busy machine their
 worker threads spin against the other processes instead of helping. The legal rules apply on both
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -27,7 +29,6 @@ from PIL import Image, UnidentifiedImageError
 
 from imagesearch.hashing import hash_file
 from imagesearch.legal.policy import VISUAL_CLASSIFIER_FILE, LegalPolicy
-from imagesearch.data.columns import read_columns
 from imagesearch.serving.limits import MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
@@ -48,6 +49,22 @@ class ScoreInputError(ValueError):
 
 class IndexLoadError(RuntimeError):
     """The index folder lacks something the scorer needs, or was built with another encoder."""
+
+
+class PipelineInstallError(RuntimeError):
+    """A photo outside the catalog needs the image encoder (torch) and the visual classifier
+    (scikit-learn), which the serve install (requirements-serve.txt) leaves out."""
+
+
+@contextlib.contextmanager
+def _needs_pipeline_install(image_path: str | Path) -> Iterator[None]:
+    try:
+        yield
+    except ModuleNotFoundError as err:
+        raise PipelineInstallError(
+            f"{image_path}: not a photo of the catalog; scoring it embeds it with torch and judges it "
+            f"with scikit-learn, which this install lacks (no module {err.name!r}): install "
+            "requirements.txt (the pipeline's) to score new photos") from err
 
 
 @dataclass(frozen=True)
@@ -117,18 +134,7 @@ class ImageScorer:
         """The index loaded for search, with this scorer's policy."""
         from imagesearch.serving.searcher import Searcher
 
-        return Searcher.load(self.folder, threads=self.threads, policy=self.policy)
-
-    @cached_property
-    def catalog_rows(self) -> dict[str, int]:
-        """sha256 -> catalog row of the indexed photos (empty for an index without the column)."""
-        import pyarrow.parquet as pq
-
-        catalog = self.folder / "catalog.parquet"
-        if "sha256" not in pq.read_schema(catalog).names:
-            return {}
-        digests = read_columns(catalog, ["sha256"])["sha256"]
-        return dict(zip(digests, range(len(digests))))
+        return Searcher.load(self.folder, threads=self.threads, policy=self.policy, digests=True)
 
     def score(self, image_path: str | Path, text: str) -> ScoreResult:
         """Score ``text`` against the image at ``image_path``.
@@ -154,14 +160,17 @@ class ImageScorer:
             return vectors[-1]
 
         with threadpool_limits(self.threads):
-            if self.policy.check_photo(image_path, vector, digest).blocked:
+            with _needs_pipeline_install(image_path):  # a catalog photo's verdict needs neither
+                blocked = self.policy.check_photo(image_path, vector, digest).blocked
+            if blocked:
                 return ScoreResult(None, self.policy.disclaimer, "image")
             text_vector = self.searcher.text_encoder.encode([text])
-            row = self.catalog_rows.get(digest)
+            row = self.searcher.digest_rows.get(digest)
             if row is not None:
                 score = self.searcher.score_rows(np.array([row]), text_vector)[0, 0]
             else:
-                image_vector = vectors[-1] if vectors else self.embed(image)
+                with _needs_pipeline_install(image_path):
+                    image_vector = vectors[-1] if vectors else self.embed(image)
                 score = self.searcher.model.score(image_vector, text_vector)[0]
             return ScoreResult(float(score), notice=self.policy.message(verdict))
 

@@ -92,7 +92,8 @@ class Searcher:
     def __init__(self, model: RelevanceModel, text_encoder: Any, catalog: Mapping[str, Sequence[str]],
                  image_side: Any, policy: LegalPolicy, manifest: dict, two_stage: Any = None) -> None:
         """``catalog``: the columns ``image`` and ``path`` (a DataFrame or a dict of lists), rows in
-        index order. Exactly one of ``image_side`` (every image scored) and ``two_stage`` (a
+        index order, optionally ``sha256`` (the photo files' digests: :attr:`digest_rows`). Exactly
+        one of ``image_side`` (every image scored) and ``two_stage`` (a
         :class:`~imagesearch.serving.two_stage.TwoStageSearch` over the catalog's rows) is set."""
         if (image_side is None) == (two_stage is None):
             raise ValueError("a searcher needs either an image side or a two-stage search")
@@ -105,6 +106,9 @@ class Searcher:
         self.policy = policy
         self.manifest = manifest
         self._paths = dict(zip(self.images, self.photo_files))
+        # sha256 -> catalog row: how `imagesearch score` finds a catalog photo under any file name
+        digests = catalog["sha256"] if "sha256" in catalog else ()
+        self.digest_rows = {str(digest): row for row, digest in enumerate(digests)}
 
     @property
     def catalog(self) -> pd.DataFrame:
@@ -115,16 +119,18 @@ class Searcher:
 
     @classmethod
     def load(cls, folder: str | Path, threads: int | None = None, images: str | Path | None = None,
-             policy: LegalPolicy | None = None) -> "Searcher":
+             policy: LegalPolicy | None = None, digests: bool = False) -> "Searcher":
         """The index in ``folder``; ``threads`` caps the query encoder's threads (the server
         answers concurrent queries on threads of their own and passes 1); ``images``: the folder
         holding the catalog's photo files, for an index fetched without its project; ``policy``:
-        the index's legal policy if the caller loaded it already."""
+        the index's legal policy if the caller loaded it already; ``digests``: read the catalog's
+        sha256 column too (:attr:`digest_rows`; empty for an index without it), which search
+        never needs."""
         folder = Path(folder)
         if not (folder / "manifest.json").is_file():
             raise FileNotFoundError(f"{folder}: no search index here (no manifest.json); "
                                     "build it with `dvc repro index`")
-        catalog = read_columns(folder / "catalog.parquet", ["image", "path"])
+        catalog = read_columns(folder / "catalog.parquet", ["image", "path"], ("sha256",) if digests else ())
         catalog["path"] = photo_paths(catalog, folder, images)
         model = RelevanceModel.load(folder / "model")
         two_stage = None
