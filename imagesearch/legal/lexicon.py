@@ -71,7 +71,7 @@ def load_lexicon(lang: str) -> Lexicon:
 
 
 def lexicon_script(lang: str) -> str:
-    """"latin" or "cyrillic": which texts ``lang``'s list reads, without compiling the list."""
+    """Which texts ``lang``'s list reads ("latin" or "cyrillic"), without compiling the list."""
     from imagesearch.legal.lexicon_compiled import compiled_lexicons
 
     stored = compiled_lexicons()
