@@ -70,6 +70,14 @@ def test_empty_input(onnx_dir):
     assert OnnxTextEncoder.load(onnx_dir).encode([]).shape == (0, 384)
 
 
+def test_a_folder_without_its_model_is_refused_at_load(onnx_dir, tmp_path):
+    import shutil
+
+    shutil.copytree(onnx_dir, tmp_path / "onnx", ignore=shutil.ignore_patterns("model.onnx"))
+    with pytest.raises(FileNotFoundError, match="model.onnx"):
+        OnnxTextEncoder.load(tmp_path / "onnx")
+
+
 def test_loading_and_encoding_import_no_torch(onnx_dir):
     code = (
         "import sys\n"

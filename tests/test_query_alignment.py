@@ -112,6 +112,16 @@ def test_search_ranks_a_russian_query_with_the_map_and_english_as_before(multili
     assert np.allclose(both[0], searcher.text_encoder.encode([english])[0])
 
 
+def test_a_russian_query_never_opens_the_english_encoder(multilingual_index) -> None:
+    from imagesearch.serving.searcher import Searcher
+
+    routed = Searcher.load(multilingual_index)
+    assert routed.search("Красный круг на простом фоне", k=3).hits
+    assert not routed.text_encoder.english.is_open  # its ONNX session is the English route's cost
+    assert routed.search("A red circle on a plain background .", k=3).hits
+    assert routed.text_encoder.english.is_open
+
+
 def test_a_russian_child_query_gets_the_disclaimer_on_the_multilingual_index(multilingual_index) -> None:
     from imagesearch.serving.searcher import Searcher
 

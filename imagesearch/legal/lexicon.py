@@ -5,7 +5,10 @@ exceptions (phrases in which a term is not about a child: "azul bebé", "il mio 
 collisions with other languages ("kind" in English), ages under 16 as regular expressions, and
 the decision beside every debatable word. ``lexicons/forms.json`` (written by
 :mod:`imagesearch.legal.lexicon_forms` from simplemma and pymorphy3) maps every inflected form of a
-term to its lemma, so no dictionary is loaded while searching. A lexicon is read on first use.
+term to its lemma, so no dictionary is loaded while searching. A lexicon is read on first use,
+from ``lexicons/compiled.json`` (every list folded, written by
+:mod:`imagesearch.legal.lexicon_compiled` from :mod:`imagesearch.legal.lexicon_build`'s output and
+used only while it matches its sources), so a query reads only the lists of its script.
 
 Words are compared after :func:`~imagesearch.legal.folding.fold_word`: the normaliser's reading (case folded, accents
 dropped) with the letters a keyboard may lack read plainly (Turkish ı -> i, Polish ł -> l;
@@ -24,9 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from imagesearch.legal.folding import KAZAKH_FOLD, fold_text, fold_word
+from imagesearch.legal.folding import fold_text
 from imagesearch.legal.spelling import deletions, one_edit_apart
-from imagesearch.legal.yaml_files import load_yaml
 
 LEXICON_DIR = Path(__file__).with_name("lexicons")
 FORMS_PATH = LEXICON_DIR / "forms.json"
@@ -41,22 +43,54 @@ _BARE_ADULT_AGE = re.compile(r"^\W{0,3}(?:\(|,)\s*(\d{2,3})\s*(?:\)|,|$|[^\W\d_]
 
 
 @lru_cache(maxsize=1)
-def _generated() -> dict[str, Any]:
+def generated_forms() -> dict[str, Any]:
+    """``forms.json``: the libraries' forms of the terms, and the dictionary words near them."""
     return json.loads(FORMS_PATH.read_text(encoding="utf-8")) if FORMS_PATH.is_file() else {}
 
 
 def russian_forms() -> Mapping[str, str]:  # every form of the Russian terms (pymorphy3 lexemes) -> lemma
-    return _generated().get("forms", {}).get("ru", {})
+    return generated_forms().get("forms", {}).get("ru", {})
 
 
 @lru_cache(maxsize=None)
 def near_words(script: str) -> frozenset[str]:  # dictionary words one edit from a term form
-    return frozenset(_generated().get("near_words", {}).get(script, []))
+    return frozenset(generated_forms().get("near_words", {}).get(script, []))
+
+
+@lru_cache(maxsize=None)
+def load_lexicon(lang: str) -> Lexicon:
+    """``lang``'s list, from ``compiled.json``, or built from its sources when that file is out of date."""
+    from imagesearch.legal.lexicon_compiled import compiled_lexicons, from_data
+
+    stored = compiled_lexicons()
+    if stored is not None:
+        return from_data(stored[lang])
+    from imagesearch.legal.lexicon_build import build_lexicon
+
+    return build_lexicon(lang)
+
+
+def lexicon_script(lang: str) -> str:
+    """Which texts ``lang``'s list reads ("latin" or "cyrillic"), without compiling the list."""
+    from imagesearch.legal.lexicon_compiled import compiled_lexicons
+
+    stored = compiled_lexicons()
+    return stored[lang]["script"] if stored is not None else load_lexicon(lang).script
 
 
 @lru_cache(maxsize=None)
 def script_languages(script: str) -> tuple[str, ...]:
-    return tuple(lang for lang in LANGUAGES if load_lexicon(lang).script == script)
+    return tuple(lang for lang in LANGUAGES if lexicon_script(lang) == script)
+
+
+def fuzzy_index(anchors: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """Each anchor form of MIN_FUZZY letters or more, and each one deletion of it -> the forms."""
+    fuzzy: dict[str, list[str]] = {}
+    for form in sorted(anchors):
+        if len(form) >= MIN_FUZZY and form.isalpha():
+            for key in {form, *deletions(form)}:
+                fuzzy.setdefault(key, []).append(form)
+    return {key: tuple(forms) for key, forms in fuzzy.items()}
 
 
 @lru_cache(maxsize=None)
@@ -251,127 +285,10 @@ class Lexicon:
         return bool(bare and int(bare.group(1)) >= MIN_ADULT_AGE)
 
 
-def _compile_numbers(numbers: Mapping[str, float], lang: str, digits: bool = True) -> str:
-    """{n}: digits or a number word; {p}: a number prefix of a compound ("ottenne", "pięcioletni")."""
-    words = sorted((fold_word(w, lang) for w in numbers), key=len, reverse=True)
-    return "(?P<n>" + "|".join(([r"\d+(?:[.,]\d+)?"] if digits else []) + [re.escape(w) for w in words if w]) + ")"
-
-
-def _stems(config: Mapping[str, Any], lang: str) -> re.Pattern[str] | None:
-    stems = config.get("stems") or {}
-    if not stems:
-        return None
-    suffixes = {name: sorted({fold_word(s, lang) for s in (values or [])} - {""}, key=len, reverse=True)
-                for name, values in (config.get("suffixes") or {}).items()}
-    kazakh = bool(config.get("kazakh_fold"))
-    if kazakh:  # typed without Kazakh letters: "кыз" for "қыз"; two-letter stems ("ұл") only as written
-        suffixes = {name: sorted(set(ends) | {e.translate(KAZAKH_FOLD) for e in ends}, key=len, reverse=True)
-                    for name, ends in suffixes.items()}
-    groups = []
-    for i, (stem, kind) in enumerate(stems.items()):
-        least = 1 if kind.endswith("+") else 0
-        ends = "|".join(re.escape(s) for s in suffixes[kind.rstrip("+")]) or "(?!)"
-        stem = fold_word(stem, lang)
-        written = [stem] + ([stem.translate(KAZAKH_FOLD)] if kazakh and len(stem) >= 3 else [])
-        alternatives = "|".join(re.escape(w) for w in dict.fromkeys(written))
-        groups.append(f"(?P<s{i}>{alternatives})(?:{ends}){{{least},3}}")
-    return re.compile("|".join(groups))
-
-
 @lru_cache(maxsize=16384)
 def analyse(lang: str, reading: str, fuzzy: bool, ages: bool) -> Analysis:
     """:meth:`Lexicon.analyse`, remembered (the context flags are part of the key)."""
     return load_lexicon(lang).analyse(reading)
-
-
-@lru_cache(maxsize=None)
-def load_lexicon(lang: str) -> Lexicon:
-    config = load_yaml(LEXICON_DIR / f"{lang}.yaml")
-    generated = _generated().get("forms", {}).get(lang, {})
-    terms: dict[str, str] = dict(generated)
-    phrases = [str(p) for p in config.get("phrases") or []]
-    for term in config.get("terms") or []:
-        folded = fold_word(str(term), lang)
-        if " " in folded or "-" in folded:
-            phrases.append(folded.replace("-", " "))
-        else:
-            terms[folded] = folded
-            if config.get("kazakh_fold") and len(folded.translate(KAZAKH_FOLD)) >= 4:
-                terms.setdefault(folded.translate(KAZAKH_FOLD), folded)
-    for form in config.get("forms") or []:
-        folded = fold_word(str(form), lang)
-        if " " in folded or "-" in folded:
-            phrases.append(folded.replace("-", " "))
-        else:
-            terms.setdefault(folded, folded)
-    numbers = {fold_word(str(k), lang): float(v) for k, v in (config.get("numbers") or {}).items()}
-    prefixes = {fold_word(str(k), lang): float(v) for k, v in (config.get("prefixes") or {}).items()}
-    ordinals = {fold_word(str(k), lang): float(v) for k, v in (config.get("ordinals") or {}).items()}
-    age = config.get("age") or {}
-    patterns = []
-    for pattern, unit in age.get("patterns") or []:
-        body = (pattern.replace("{n}", _compile_numbers(numbers, lang))
-                .replace("{p}", _compile_numbers(prefixes, lang, False))
-                .replace("{o}", _compile_numbers(ordinals, lang, False)))
-        patterns.append((re.compile(r"(?<![^\W_])" + body), unit))
-    lexicon = Lexicon(
-        lang=lang, script=config["script"], terms=terms, stems=_stems(config, lang),
-        heads=tuple(fold_word(h, lang) for h in config.get("heads") or []),
-        head_exceptions=frozenset(fold_word(h, lang) for h in config.get("head_exceptions") or []),
-        modifiers=tuple(fold_word(m, lang) for m in config.get("modifiers") or []),
-        modifier_heads=frozenset(fold_word(h, lang) for h in config.get("modifier_heads") or []),
-        phrases=tuple(_phrase(p, lang, bool(config.get("kazakh_fold"))) for p in phrases),
-        exceptions=tuple(_phrase(str(p), lang, bool(config.get("kazakh_fold"))) for p in _exceptions(config)),
-        collisions={fold_word(k, lang): tuple(v or ()) for k, v in (config.get("collisions") or {}).items()},
-        markers=frozenset(fold_word(str(m), lang) for m in config.get("markers") or []),
-        age_patterns=tuple(patterns), numbers={**prefixes, **ordinals, **numbers}, max_grade=int(age.get("max_grade", 9)),
-        non_persons=frozenset(fold_word(str(w), lang) for w in age.get("non_persons") or []),
-        adult_age_before=int(age.get("adult_age_before", 3)),
-        proper_noun_apostrophe=config.get("apostrophe") == "proper_noun",
-        kazakh_fold=bool(config.get("kazakh_fold")), plural_match=bool(config.get("plural_match")))
-    anchors = dict(terms)
-    if config.get("fire_on_terms", True) is False:
-        # the reviewed rule fires on these terms; here they anchor misspellings, and only the
-        # slang forms fire as they are
-        anchors.update({fold_word(str(p), lang): fold_word(str(p), lang) for p in config.get("plurals") or []})
-        lexicon.terms = {fold_word(str(f), lang): fold_word(str(f), lang) for f in config.get("forms") or []
-                         if " " not in str(f)}
-    fuzzy: dict[str, list[str]] = {}
-    for form in sorted(anchors):
-        if len(form) >= MIN_FUZZY and form.isalpha():
-            for key in {form, *deletions(form)}:
-                fuzzy.setdefault(key, []).append(form)
-    lexicon.fuzzy = {key: tuple(forms) for key, forms in fuzzy.items()}
-    lexicon.anchors = anchors
-    lexicon.real_words = frozenset(fold_word(str(w), lang) for w in config.get("real_words") or [])
-    lexicon.not_blocked = frozenset(fold_word(str(w), lang) for w in config.get("not_blocked") or [])
-    lexicon.not_forms = frozenset(fold_word(str(w), lang) for w in config.get("not_forms") or [])
-    lexicon.context_vetoes = {fold_word(str(k), lang): tuple(fold_word(str(w), lang) for w in v)
-                              for k, v in (config.get("context_vetoes") or {}).items()}
-    if lang == "ru":
-        russian = load_yaml(Path(__file__).with_name("terms.yaml"))["russian"]
-        lexicon.russian_terms = frozenset(str(t).replace("ё", "е") for t in russian["terms"])
-    if config.get("fire_on_terms", True) is False:
-        lexicon.silent = frozenset(anchors) - frozenset(lexicon.terms)
-        lexicon.fires_only = frozenset(lexicon.terms)
-        lexicon.terms = {**anchors, **lexicon.terms}
-    return lexicon
-
-
-def _exceptions(config: Mapping[str, Any]) -> list[str]:
-    listed = [str(p) for p in config.get("exceptions") or []]
-    if config.get("exceptions_from_terms"):
-        terms = load_yaml(Path(__file__).with_name("terms.yaml"))
-        listed += [str(p) for p in terms.get("exceptions") or []]
-    return listed
-
-
-def _phrase(text: str, lang: str, kazakh: bool = False) -> tuple[tuple[str, ...], ...]:
-    def folded(a: str) -> list[str]:
-        word = fold_word(a, lang) if not a.endswith("*") else fold_word(a[:-1], lang) + "*"
-        return [word, word.translate(KAZAKH_FOLD)] if kazakh else [word]
-
-    return tuple(tuple(dict.fromkeys(f for a in token.split("|") for f in folded(a))) for token in text.split())
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Write ``lexicons/forms.json``: every inflected form of the listed terms, from offline libraries.
 
-Run after changing a term list: ``python -m imagesearch.legal.lexicon_forms``. Searching never
+Run after changing a term list: ``python -m imagesearch.legal.lexicon_forms`` (it rewrites
+``lexicons/compiled.json`` after, see :mod:`imagesearch.legal.lexicon_compiled`). Searching never
 imports this module: loading simplemma's dictionaries takes about a second per language, so the
 forms are looked up once here and read as one small JSON file (tests/test_legal_lexicons.py checks
 the file is what this script writes).
@@ -142,4 +143,7 @@ def write(path: Path = FORMS_PATH) -> None:
 
 
 if __name__ == "__main__":
+    from imagesearch.legal import lexicon_compiled
+
     write()
+    lexicon_compiled.write()  # the compiled lists hold these forms

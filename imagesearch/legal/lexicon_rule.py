@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 
 from imagesearch.legal import lexicon
 from imagesearch.legal.folding import CYRILLIC_FOLD, LATIN_FOLD
-from imagesearch.legal.lexicon import LANGUAGES, MIN_ADULT_AGE, Analysis, analyse, load_lexicon, script_languages
+from imagesearch.legal.lexicon import (LANGUAGES, MIN_ADULT_AGE, Analysis, analyse, lexicon_script, load_lexicon,
+                                      script_languages)
 from imagesearch.legal.normalise import normalise
 from imagesearch.legal.rules import register_text_rule
 from imagesearch.legal.tokens import Tokenizer
@@ -104,7 +105,7 @@ class LexiconRule:
         return cls()
 
     def evidence(self, text: str) -> list[str]:
-        script = load_lexicon(self.lang).script
+        script = lexicon_script(self.lang)
         if not _SCRIPTS[script].search(text):
             return []
         return list(judge(text, script, lexicon.FUZZY.get(), lexicon.AGES.get()).get(self.lang, ()))

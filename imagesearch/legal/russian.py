@@ -39,9 +39,12 @@ _COMPOUND_UNITS = {"летн": 1.0, "летк": 1.0, "годовал": 1.0, "м�
 
 @lru_cache(maxsize=1)
 def _analyzer() -> Any:
+    """pymorphy3's Russian analyser, its dictionary named by its package: finding it through the
+    installed packages' entry points (pymorphy3's default) reads every package's metadata."""
     import pymorphy3
+    import pymorphy3_dicts_ru
 
-    return pymorphy3.MorphAnalyzer()
+    return pymorphy3.MorphAnalyzer(path=pymorphy3_dicts_ru.get_path(), lang="ru")
 
 
 @lru_cache(maxsize=65536)

@@ -295,8 +295,9 @@ def _load_and_warm(state: Any, index_dir: str | Path | None, searcher: Searcher 
 def _warm_up(searcher: Searcher) -> list[str]:
     """Run :data:`WARM_UP` through the searcher; which paths they took (english, multilingual, legal).
 
-    Every model loads lazily (the multilingual encoder on the first non-English query): each is
-    paid for here, before readiness, not by the first users."""
+    Every model loads lazily (the English encoder's ONNX session on the first English query, the
+    multilingual encoder on the first other one): each is paid for here, before readiness, not by
+    the first users."""
     paths: list[str] = []
     route = getattr(searcher.text_encoder, "path_of", lambda text: "english")
     for text in WARM_UP:
