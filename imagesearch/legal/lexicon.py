@@ -23,11 +23,12 @@ import re
 from contextvars import ContextVar
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 from imagesearch.legal.folding import fold_text
+from imagesearch.legal.phrases import PhraseIndex
 from imagesearch.legal.spelling import deletions, one_edit_apart
 
 LEXICON_DIR = Path(__file__).with_name("lexicons")
@@ -182,14 +183,13 @@ class Lexicon:
             return [plural_forms(w) for w in words]
         return [frozenset({w, lemma}) if (lemma := self.exact_lemma(w)) else frozenset({w}) for w in words]
 
-    def _phrase_starts(self, phrase: tuple[tuple[str, ...], ...], readings: list[frozenset[str]],
-                       words: list[str]) -> list[int]:
-        def fits(alternatives: tuple[str, ...], k: int) -> bool:
-            return any(a[:-1] and words[k].startswith(a[:-1]) if a.endswith("*") else a in readings[k]
-                       for a in alternatives)
+    @cached_property
+    def phrase_index(self) -> PhraseIndex:
+        return PhraseIndex(self.phrases)
 
-        return [s for s in range(len(words) - len(phrase) + 1)
-                if all(fits(alts, s + k) for k, alts in enumerate(phrase))]
+    @cached_property
+    def exception_index(self) -> PhraseIndex:
+        return PhraseIndex(self.exceptions)
 
     # ------------------------------------------------------------------ text
     def tokens(self, text: str) -> list[tuple[str, int, int]]:
@@ -210,10 +210,9 @@ class Lexicon:
         words = [w for w, _, _ in tokens]
         ages = self.ages(text)
         readings = self._readings(words)
-        excluded = {i for phrase in self.exceptions for s in self._phrase_starts(phrase, readings, words)
-                    for i in range(s, s + len(phrase))}
-        phrases = [(s, s + len(phrase)) for phrase in self.phrases
-                   for s in self._phrase_starts(phrase, readings, words)]
+        excluded = {i for number, s in self.exception_index.matches(readings, words)
+                    for i in range(s, s + len(self.exceptions[number]))}
+        phrases = [(s, s + len(self.phrases[number])) for number, s in self.phrase_index.matches(readings, words)]
         lemmas: dict[int, str] = {}
         vetoed: set[int] = set(excluded)
         for i, (word, start, end) in enumerate(tokens):

@@ -39,10 +39,15 @@ STROKED = str.maketrans({"ø": "o", "ı": "i", "ł": "l", "đ": "d", "ħ": "h", 
 def variants(text: str) -> tuple[str, ...]:
     """The normalised readings of ``text``, the plainest first; duplicates removed."""
     pieces = _words_and_gaps(_fold(text))
-    mixed = any(_is_mixed(piece) for piece in pieces)
+    scripts = [_scripts(piece) for piece in pieces]
+    mixed = any(len(found) > 1 for found in scripts)
+    # a Latin word among Cyrillic ones may be look-alikes too ("Мама c коляской": a Latin c)
+    latin_among_cyrillic = {"CYRILLIC"} in scripts and {"LATIN"} in scripts
     readings: list[str] = []
-    for target in (("LATIN", "CYRILLIC") if mixed else ("LATIN",)):
-        joined = "".join(_into_script(piece, target) if _is_mixed(piece) else piece for piece in pieces)
+    for target in (("LATIN", "CYRILLIC") if mixed or latin_among_cyrillic else ("LATIN",)):
+        joined = "".join(_into_script(piece, target) if len(found) > 1 or (
+            target == "CYRILLIC" and latin_among_cyrillic and found == {"LATIN"}) else piece
+            for piece, found in zip(pieces, scripts))
         # "i" first: the lower-case spelling of a capital-I disguise ("kIds" -> "kids") reads i
         readings += [joined.replace(AMBIGUOUS, "i"), joined.replace(AMBIGUOUS, "l")]
     return tuple(dict.fromkeys(readings))
@@ -103,8 +108,9 @@ def _words_and_gaps(text: str) -> list[str]:
     return pieces
 
 
-def _is_mixed(word: str) -> bool:
-    return len({s for s in map(_script, word) if s in SCRIPTS}) > 1
+def _scripts(word: str) -> set[str]:
+    return {s for s in map(_script, word) if s in SCRIPTS}
+
 
 
 def _letters_for_digits(word: str) -> str:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from imagesearch.legal.rules import register_text_rule
-from imagesearch.legal.tokens import Tokenizer, phrase_starts, plural_forms
+from imagesearch.legal.phrases import PhraseIndex
+from imagesearch.legal.tokens import Tokenizer, plural_forms
 
 
 @register_text_rule
@@ -38,18 +40,25 @@ class TermRule:
         tokens = self.tokenizer.tokens(text)
         forms = [plural_forms(t) for t in tokens]
         excluded: set[int] = set()
-        for phrase in self.exceptions:
-            for start in phrase_starts(phrase, forms):
-                excluded.update(range(start, start + len(phrase)))
+        for number, start in self._exception_index.matches(forms, tokens):
+            excluded.update(range(start, start + len(self.exceptions[number])))
         words: list[str] = []
-        for phrase in self.phrases:
-            for start in phrase_starts(phrase, forms):
-                if not excluded & set(range(start, start + len(phrase))):
-                    words.append(" ".join(tokens[start:start + len(phrase)]))
+        for number, start in self._phrase_index.matches(forms, tokens):
+            end = start + len(self.phrases[number])
+            if not excluded & set(range(start, end)):
+                words.append(" ".join(tokens[start:end]))
         for i, token_forms in enumerate(forms):
             if i not in excluded and token_forms & self.terms and not self._another_word(token_forms, text):
                 words.append(tokens[i])
         return words
+
+    @cached_property
+    def _phrase_index(self) -> PhraseIndex:  # a phrase's words match a token by their plural forms
+        return PhraseIndex([tuple(tuple(plural_forms(w)) for w in phrase) for phrase in self.phrases], prefixes=False)
+
+    @cached_property
+    def _exception_index(self) -> PhraseIndex:
+        return PhraseIndex([tuple(tuple(plural_forms(w)) for w in phrase) for phrase in self.exceptions], prefixes=False)
 
     def _another_word(self, token_forms: frozenset[str], text: str) -> bool:
         """True for a term that is another language's word in a text that reads as that language

@@ -71,7 +71,8 @@ class TextRule:
         verdict = self._verdict(text, tuple(r for r in self.rules if getattr(r, "second_pass", False)))
         if verdict.blocked:
             return verdict
-        for reading in [*without_junk(text), *squeezed(text)]:
+        joined = without_junk(text)  # "ba.byyyy": the junk left out, then the letters squeezed
+        for reading in dict.fromkeys([*joined, *squeezed(text), *(s for plain in joined for s in squeezed(plain))]):
             if (verdict := self._joined_verdict(text, reading)).blocked:
                 return verdict
         token = FUZZY.set(False)  # a word spelt out or joined across a space is read as written
@@ -79,7 +80,7 @@ class TextRule:
             for reading in spelt_out(text):
                 if (verdict := self._joined_verdict(text, reading)).blocked:
                     return verdict
-            for reading, word in pair_joins(text):
+            for reading, word in [pair for plain in (text, *squeezed(text)) for pair in pair_joins(plain)]:
                 if self._term_word(word) and (verdict := self._joined_verdict(text, reading)).blocked:
                     return verdict
         finally:

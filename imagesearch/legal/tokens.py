@@ -7,7 +7,6 @@ depends on the term list's vocabulary, so a :class:`Tokenizer` is built from it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from functools import lru_cache
 
 # Words, numbers (with decimals and glued suffixes: "5yo", "3rd", "12yrs"), hyphenated and
@@ -74,11 +73,3 @@ def _split_glued(token: str) -> str:
     if glued:
         return f"{glued.group(1)} {glued.group(2)}"
     return token
-
-
-def phrase_starts(phrase: tuple[str, ...], forms: list[frozenset[str]]) -> Iterator[int]:
-    """Start indices where ``phrase`` matches consecutive tokens (by their plural forms)."""
-    wanted = [plural_forms(word) for word in phrase]
-    for start in range(len(forms) - len(phrase) + 1):
-        if all(wanted[k] & forms[start + k] for k in range(len(phrase))):
-            yield start
