@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-active", type=int, default=production.max_active, metavar="N",
                        help="searches running at once (default 0: one per core; with --batch, at least 2 x N)")
     serve.add_argument("--max-waiting", type=int, default=production.max_waiting, metavar="N",
-                       help="searches waiting for a slot; more get 503 at once (default: 2 x --max-active)")
+                       help="searches waiting for a slot; more get 503 at once (default: one per active search)")
     serve.add_argument("--time-budget", type=float, default=production.budget_s, metavar="S",
                        help="a search that would not be answered within S seconds gets 503 + Retry-After "
                             f"at once (default {production.budget_s})")
@@ -154,7 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
     app = create_app(args.index, batch=args.batch, batch_wait_ms=args.batch_wait_ms, max_active=active,
-                     max_waiting=2 * active if args.max_waiting is None else args.max_waiting, budget_s=settings.budget_s, images=args.images)
+                     max_waiting=active if args.max_waiting is None else args.max_waiting, budget_s=settings.budget_s, images=args.images)
     serve(app, settings)
     return 1 if getattr(app.state, "failed", None) else 0
 

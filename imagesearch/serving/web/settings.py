@@ -20,7 +20,7 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     max_active: int = 0            # 0: default_active(), one per core
-    max_waiting: int | None = None  # None: 2 x the active searches
+    max_waiting: int | None = None  # None: one per active search
     budget_s: float = 1.0
     max_connections: int = 1024    # uvicorn limit_concurrency
     keep_alive_s: int = 5
@@ -34,6 +34,7 @@ class ServeSettings:
 
     @property
     def waiting(self) -> int:
-        """A short queue: enough to keep every slot busy between one answer and the next
-        request, not so long that a queued request misses its budget."""
-        return 2 * self.active if self.max_waiting is None else self.max_waiting
+        """A short queue: one search ready for each slot when it frees keeps every slot busy; a
+        longer one adds waiting time to every admitted search and no throughput (docs/performance.md,
+        "Serving under overload and shutdown")."""
+        return self.active if self.max_waiting is None else self.max_waiting
