@@ -1,6 +1,6 @@
 """Serving speed: a cold `imagesearch search` and `score`, and `imagesearch serve` at several concurrencies.
 
-    python -m benchmarks.bench_serving [--index data/index] [--requests 200] [--concurrency 1 4 20]
+    python -m benchmarks.bench_serving [--index data/index] [--seconds 10] [--concurrency 1 4 20]
     python -m benchmarks.bench_serving --no-server --cli-runs 3 --baseline /work/main  # cold CLI only
     python -m benchmarks.bench_serving --cli-runs 0 --score-runs 3 --no-server   # score only
     python -m benchmarks.bench_serving --cli-runs 0 --score-runs 0 --index /tmp/million_index --concurrency 1 \
@@ -9,9 +9,10 @@
 Cold CLI: wall time of whole `imagesearch search` processes (Python start, imports, index load,
 one query), an English and a Russian query; with ``--baseline CHECKOUT``, the same commands of
 another checkout (its .venv, its code, its data/index) in turns with this one's, so both see the
-same machine load; the load average is printed beside. Server: one `imagesearch serve` (started and fired at as in ``bench_load``); for each
-concurrency level, ``--requests`` searches; latency p50/p95/p99 and throughput, with the
-throughput ratio to concurrency 1 measured in the same run.
+same machine load; the load average is printed beside. Server: one `imagesearch serve` (started as in ``bench_load``); for each
+concurrency level, closed-loop clients search for ``--seconds`` (a refused client waits its
+``Retry-After``; ``--retry-after ignore`` sends at once); p50/p95/p99 of the answered searches,
+answered searches per second with the ratio to the first level in the same run, and the 503s.
 
 Cold score (``--score-runs``): whole `imagesearch score` processes on a catalog photo, a blocked
 one, a new photo (a PNG copy of the catalog photo: other bytes, so embedded, in float32), the new
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -33,7 +35,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.bench_load import QUERIES, REPO, fire, free_port, percentile, start_server
+from benchmarks.bench_load import QUERIES, REPO, free_port, percentile, start_server
+from benchmarks.bench_production import drive
 
 
 COLD_QUERIES = {"English": "a dog running on grass", "Russian": "собака бежит по траве"}
@@ -166,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="another checkout (e.g. main's) whose cold CLI runs in turns with this one's")
     parser.add_argument("--score-runs", type=int, default=3, help="cold `score` runs per case (0: skip)")
     parser.add_argument("--no-server", action="store_true", help="only the cold CLI runs")
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10.0, help="closed-loop searching per concurrency level")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 20])
     parser.add_argument("--queries", choices=["en", "ru", "mixed"], default="en",
                         help="distinct texts: the 500 test queries in English, their Russian "
@@ -177,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="another checkout (its code, e.g. a copy with an older module) whose server "
                              "runs in turns with this one's, on the same index")
     parser.add_argument("--rounds", type=int, default=1, help="servers per side, in turns")
+    parser.add_argument("--serve-options", default="", help='more `imagesearch serve` options, e.g. "--max-waiting 4"')
+    parser.add_argument("--retry-after", choices=["honour", "ignore"], default="honour",
+                        help="a refused (503) client waits its Retry-After before its next search (a "
+                             "well-behaved client), or sends it at once")
     args = parser.parse_args(argv)
     args.texts = test_queries(args.queries)
     print(f"{len(args.texts)} distinct query texts ({args.queries})")
@@ -190,25 +197,29 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.rounds):
             for name, checkout in sides.items():
                 print(f"server ({name}: {checkout}), micro-batch {batch or 'off'}, load average {load_average()}:")
-                serve(args, ("--batch", str(batch)), checkout)
+                serve(args, ("--batch", str(batch), *shlex.split(args.serve_options)), checkout)
     return 0
 
 
 def serve(args: argparse.Namespace, extra: tuple[str, ...], checkout: Path = REPO) -> None:
+    """Closed-loop clients (``bench_production``'s lean HTTP client: httpx's own CPU at 20
+    connections skews a 2-core machine) for ``--seconds`` per concurrency level."""
     port = free_port()
     server = start_server(args.index, port, extra=extra, repo=checkout)
     try:
-        base, baseline = f"http://127.0.0.1:{port}", None
-        print(f"{'concurrency':>11} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} {'vs 1':>6} errors")
+        baseline = None
+        print(f"{'concurrency':>11} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} {'vs 1':>6} "
+              f"{'503s':>5} errors")
         for concurrency in args.concurrency:
-            asyncio.run(fire(base, 10, 1, 10, False))  # warm
+            asyncio.run(drive(port, args.texts, 1, 1.0, True))  # warm
             began = time.perf_counter()
-            latencies, errors = asyncio.run(fire(base, args.requests, concurrency, 10, False, args.texts))
-            rps = len(latencies) / (time.perf_counter() - began)
+            tally = asyncio.run(drive(port, args.texts, concurrency, args.seconds, args.retry_after == "honour"))
+            rps = len(tally.ok) / (time.perf_counter() - began)
             baseline = baseline or rps
-            ms = [1000 * s for s in latencies]
+            ms = [1000 * s for s in tally.ok]
             print(f"{concurrency:>11} {percentile(ms, 50):>8.1f} {percentile(ms, 95):>8.1f} "
-                  f"{percentile(ms, 99):>8.1f} {rps:>7.1f} {rps / baseline:>5.2f}x {sum(errors.values())}")
+                  f"{percentile(ms, 99):>8.1f} {rps:>7.1f} {rps / baseline:>5.2f}x {len(tally.shed):>5} "
+                  f"{dict(tally.errors) or 0}")
     finally:
         server.terminate()
         server.wait(timeout=20)
