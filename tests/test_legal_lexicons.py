@@ -290,3 +290,15 @@ def test_libyaml_reads_every_legal_yaml_file_as_the_python_parser_does():
     assert len(files) == len(LANGUAGES) + 1
     for path in files:
         assert load_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8")), path
+
+
+@pytest.mark.parametrize("text, blocked", [
+    ("trzynasto-latka z psem", True),            # a number joined to a term word across junk: an age
+    ("trzynasto\x00latka z psem na smyczy", True),
+    ("ba\x00byyyy's first steps", True),         # junk inside a squeezed word
+    ("ba byyyy's first steps", True),
+    ("Мама c коляской на прогулке", True),       # a Latin look-alike word among Cyrillic ones
+    ("Bebek'te Boğaz manzarası", False),         # a term extended by a suffix: the place, judged as written
+])
+def test_words_joined_across_junk(text: str, blocked: bool) -> None:
+    assert RULE.check(text).blocked is blocked

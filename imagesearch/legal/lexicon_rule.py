@@ -34,6 +34,12 @@ def is_term_word(word: str) -> bool:
     return any(load_lexicon(lang).exact_lemma(folded) is not None for lang in LANGUAGES)
 
 
+def is_number_word(word: str) -> bool:
+    """True when some list reads ``word`` as a number ("trzynasto", "drei")."""
+    folded = comparable(word)
+    return any(folded in load_lexicon(lang).numbers for lang in LANGUAGES)
+
+
 @lru_cache(maxsize=4096)
 def judge(reading: str, script: str, fuzzy: bool = True, ages: bool = True) -> dict[str, tuple[str, ...]]:
     """Evidence per language for one normalised reading, every list of ``script`` agreeing.

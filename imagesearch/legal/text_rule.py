@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 # importing the rule modules registers them (imagesearch.legal.rules.register_text_rule)
 from imagesearch.legal import age_rule, lexicon_rule, russian, terms_rule, translit  # noqa: F401
 from imagesearch.legal.lexicon import AGES, FUZZY
-from imagesearch.legal.lexicon_rule import comparable, is_term_word
+from imagesearch.legal.lexicon_rule import comparable, is_number_word, is_term_word
 from imagesearch.legal.normalise import pair_joins, spelt_out, squeezed, variants, without_junk
 from imagesearch.legal.rules import ALLOWED, TEXT_RULES, TextRuleComponent, Verdict
 from imagesearch.legal.tokens import Tokenizer
@@ -105,9 +105,11 @@ class TextRule:
             return verdict
         plain = {comparable(w) for w in _WORDS.findall(text)}
         pieces = plain - {comparable(w) for w in _WORDS.findall(reading)}
-        if any(len(p) > 1 and is_term_word(p) for p in pieces):
-            return ALLOWED  # a term extended ("Bebek'te" -> "bebekte"): the plain reading judged it
         joined = {comparable(w) for w in _WORDS.findall(reading)} - plain
+        if any(len(p) > 1 and is_term_word(p) for p in pieces) and not any(map(is_number_word, pieces)):
+            # a term extended ("Bebek'te" -> "bebekte"): the plain reading judged it; but not a
+            # number joined to it, an age ("trzynasto.latka" -> "trzynastolatka")
+            return ALLOWED
         joined |= {to_cyrillic(w) for w in joined}
         if any(j in comparable(found) or comparable(found) in j for found in verdict.words for j in joined):
             return verdict
