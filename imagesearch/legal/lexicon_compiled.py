@@ -5,7 +5,7 @@ Write it after changing a list, ``forms.json``, ``terms.yaml`` or the folding co
 ``python -m imagesearch.legal.lexicon_compiled``. The file records a key (sha256) of everything
 its content comes from: the sources, the code that builds and folds the lists, Python's Unicode
 version. A file whose key does not match is not used: the lists are built from their sources
-(correct, slower) and a warning says to rewrite it; tests/test_legal_lexicons.py checks that the
+(correct, slower) and a warning says to rewrite it; tests/test_legal_compiled.py checks that the
 committed file is what this module writes. Regular expressions are stored as their source and
 compiled on load; the misspelling index is rebuilt from the anchors.
 """

@@ -112,7 +112,6 @@ def _scripts(word: str) -> set[str]:
     return {s for s in map(_script, word) if s in SCRIPTS}
 
 
-
 def _letters_for_digits(word: str) -> str:
     """Digits with a letter on each side of their run are letters in disguise: 'b0y', 'g1rl'.
 

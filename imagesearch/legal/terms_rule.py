@@ -53,12 +53,12 @@ class TermRule:
         return words
 
     @cached_property
-    def _phrase_index(self) -> PhraseIndex:  # a phrase's words match a token by their plural forms
-        return PhraseIndex([tuple(tuple(plural_forms(w)) for w in phrase) for phrase in self.phrases], prefixes=False)
+    def _phrase_index(self) -> PhraseIndex:
+        return _by_plural_forms(self.phrases)
 
     @cached_property
     def _exception_index(self) -> PhraseIndex:
-        return PhraseIndex([tuple(tuple(plural_forms(w)) for w in phrase) for phrase in self.exceptions], prefixes=False)
+        return _by_plural_forms(self.exceptions)
 
     def _another_word(self, token_forms: frozenset[str], text: str) -> bool:
         """True for a term that is another language's word in a text that reads as that language
@@ -70,6 +70,11 @@ class TermRule:
         from imagesearch.legal.lexicon import load_lexicon
 
         return load_lexicon("en").reads_as(re.findall(r"[^\W\d_]+", fold_text(text, "en")), langs)
+
+
+def _by_plural_forms(phrases: tuple[tuple[str, ...], ...]) -> PhraseIndex:
+    """The phrases' index where each word matches a token by the word's plural forms."""
+    return PhraseIndex([tuple(tuple(plural_forms(w)) for w in phrase) for phrase in phrases], prefixes=False)
 
 
 def validated_terms(config: Mapping[str, Any]) -> list[str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -145,7 +146,8 @@ def _serve(args: argparse.Namespace) -> int:
                              max_waiting=args.max_waiting, budget_s=args.time_budget,
                              max_connections=args.max_connections, keep_alive_s=args.keep_alive,
                              header_timeout_s=args.header_timeout, graceful_s=args.graceful_timeout)
-    active = max(settings.active, 2 * args.batch)  # a micro-batch needs that many searches waiting
+    # a micro-batch needs that many searches waiting
+    settings = dataclasses.replace(settings, max_active=max(settings.active, 2 * args.batch))
     threadpool_limits(1)  # one BLAS/OpenMP thread per query: concurrent queries use the cores
     if args.images is not None:
         try:
@@ -153,8 +155,8 @@ def _serve(args: argparse.Namespace) -> int:
         except PhotoFolderError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-    app = create_app(args.index, batch=args.batch, batch_wait_ms=args.batch_wait_ms, max_active=active,
-                     max_waiting=active if args.max_waiting is None else args.max_waiting, budget_s=settings.budget_s, images=args.images)
+    app = create_app(args.index, batch=args.batch, batch_wait_ms=args.batch_wait_ms, max_active=settings.active,
+                     max_waiting=settings.waiting, budget_s=settings.budget_s, images=args.images)
     serve(app, settings)
     return 1 if getattr(app.state, "failed", None) else 0
 

@@ -9,35 +9,27 @@ Both give exactly the bits of the slow path (tests/test_decoding.py).
 """
 from __future__ import annotations
 
-import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-_SESSIONS: dict[str, Any] = {}
-_LOCK = threading.Lock()
-
-
 GRAPH_PATH = Path(__file__).with_name("cast_float16.onnx")
 
 
+@lru_cache(maxsize=1)
 def _session() -> Any:
     """A one-thread onnxruntime session of the cast graph (:func:`graph_bytes`, stored beside this
     module), or None where onnxruntime is not installed."""
-    with _LOCK:
-        if "cast" not in _SESSIONS:
-            try:
-                import onnxruntime as ort
-            except ImportError:
-                _SESSIONS["cast"] = None
-            else:
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = options.inter_op_num_threads = 1
-                options.log_severity_level = 3
-                _SESSIONS["cast"] = ort.InferenceSession(GRAPH_PATH.read_bytes(), options,
-                                                         providers=["CPUExecutionProvider"])
-        return _SESSIONS["cast"]
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(GRAPH_PATH.read_bytes(), options, providers=["CPUExecutionProvider"])
 
 
 def graph_bytes() -> bytes:
@@ -67,9 +59,9 @@ def to_float32(values: np.ndarray) -> np.ndarray:
 class IvfVectors:
     """The stored vectors of an ``IndexIVFScalarQuantizer`` with float16 codes, by catalog row.
 
-    The codes are read in place from the index's inverted lists (numpy views, no copy: they live
-    as long as the index and are rebuilt by :meth:`for_index` after an ``add``); a residual index
-    adds each row's list centroid back, as FAISS's ``reconstruct`` does.
+    The codes are read in place from the index's inverted lists (numpy views, no copy: valid while
+    ``self.index`` lives and until the next ``add``, after which ``CandidateIndex`` builds a new
+    one); a residual index adds each row's list centroid back, as FAISS's ``reconstruct`` does.
     """
 
     def __init__(self, index: Any) -> None:
